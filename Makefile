@@ -1,0 +1,37 @@
+# Every target creates .venv with the machine's Python 3.11 and installs into it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck pytest demo bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check lean_async tests benchmarks examples
+	$(BIN)/ruff format --check lean_async tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict lean_async
+
+pytest: $(STAMP)
+	$(BIN)/pytest --cov --cov-branch --cov-report=term -q
+
+test: lint typecheck pytest
+
+demo: $(STAMP)
+	$(BIN)/lean-async demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_stack.py
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache

@@ -1,0 +1,215 @@
+"""The one cattrs converter: API camelCase JSON <-> attrs models.
+
+Built once at import. `converter` is lenient (extra fields tolerated, unknown enum values
+kept as strings) and reads responses; `strict_converter` also forbids unknown fields,
+for tests and the sandbox. Money is `Decimal` and goes out as a two-decimal string,
+dates are ISO ``YYYY-MM-DD``, timestamps are UTC ``YYYY-MM-DDTHH:MM:SS.sssZ``; a
+timestamp without an offset is read as UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+__all__ = [
+    "StructureError",
+    "camel",
+    "configure_converter",
+    "converter",
+    "format_datetime",
+    "format_money",
+    "make_converter",
+    "parse_datetime",
+    "strict_converter",
+    "structure",
+    "structure_list",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+_CENT = Decimal("0.01")
+_PATH_SEGMENT = re.compile(r"\.([a-z0-9_]+)")
+
+
+class StructureError(ValueError):
+    """A JSON value does not have the shape of the model it should become.
+
+    Attributes:
+        path: JSON path of the first bad value, e.g. ``$.totalAmount`` or ``$[2].status``.
+        problems: every problem found, each ending in ``@ <path>``.
+    """
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def camel(name: str) -> str:
+    """Return the API's camelCase spelling of a snake_case attribute name."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def format_money(amount: Decimal) -> str:
+    """Return *amount* as the API's two-decimal string, e.g. ``"15.00"``."""
+    return format(amount.quantize(_CENT), "f")
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """Return an aware datetime as ``YYYY-MM-DDTHH:MM:SS.sssZ`` in UTC."""
+    utc = value.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    """Parse an ISO 8601 timestamp; one without an offset is taken as UTC."""
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(f"expected a decimal string, got {type(value).__name__}")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a decimal number: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    return amount
+
+
+def _structure_date(value: Any, _: type) -> dt.date:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a date string, got {type(value).__name__}")
+    return dt.date.fromisoformat(value)
+
+
+def _structure_datetime(value: Any, _: type) -> dt.datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a timestamp string, got {type(value).__name__}")
+    return parse_datetime(value)
+
+
+def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return dict(value)
+
+
+def _open_enum_of(tp: Any) -> type[enum.Enum] | None:
+    """Return E when *tp* is ``E | str`` for a string enum E, else None."""
+    if typing.get_origin(tp) not in (types.UnionType, typing.Union):
+        return None
+    args = typing.get_args(tp)
+    enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
+    if len(args) == 2 and str in args and len(enums) == 1:
+        return enums[0]
+    return None
+
+
+def _open_enum_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    enum_cls = _open_enum_of(tp)
+    assert enum_cls is not None  # noqa: S101 - guaranteed by the predicate
+
+    def structure_open_enum(value: Any, _: Any) -> Any:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        try:
+            return enum_cls(value)
+        except ValueError:
+            return value  # a status the SDK does not know yet: keep it, do not fail
+
+    return structure_open_enum
+
+
+def configure_converter(conv: cattrs.Converter, *, forbid_extra_keys: bool = False) -> None:
+    """Register lean-async's hooks (money, dates, enums, camelCase) on *conv*."""
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, format_money)
+    conv.register_structure_hook(dt.date, _structure_date)
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    conv.register_structure_hook(dt.datetime, _structure_datetime)
+    conv.register_unstructure_hook(dt.datetime, format_datetime)
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_json_object)
+    conv.register_structure_hook_factory(lambda t: _open_enum_of(t) is not None, _open_enum_hook)
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
+    )
+
+    def renames(cls: type) -> dict[str, Any]:
+        return {f.name: override(rename=camel(f.name)) for f in attrs.fields(cls)}
+
+    conv.register_structure_hook_factory(
+        attrs.has,
+        lambda cls: make_dict_structure_fn(
+            cls, conv, _cattrs_forbid_extra_keys=forbid_extra_keys, **renames(cls)
+        ),
+    )
+    conv.register_unstructure_hook_factory(
+        attrs.has, lambda cls: make_dict_unstructure_fn(cls, conv, **renames(cls))
+    )
+
+
+def make_converter(*, forbid_extra_keys: bool = False) -> cattrs.Converter:
+    """Build a converter configured for the Lean API."""
+    conv = cattrs.Converter()
+    configure_converter(conv, forbid_extra_keys=forbid_extra_keys)
+    return conv
+
+
+converter = make_converter()
+strict_converter = make_converter(forbid_extra_keys=True)
+
+
+def _camel_path(problem: str) -> str:
+    return _PATH_SEGMENT.sub(lambda m: "." + camel(m.group(1)), problem)
+
+
+def structure(data: Any, cls: type[T], *, conv: cattrs.Converter = converter) -> T:
+    """Build a *cls* from decoded JSON, or raise `StructureError` with the bad path."""
+    try:
+        return conv.structure(data, cls)
+    except Exception as exc:  # cattrs raises several unrelated types; normalise them all
+        raise _structure_error(exc) from exc
+
+
+def structure_list(data: Any, cls: type[T], *, conv: cattrs.Converter = converter) -> list[T]:
+    """Build a list of *cls* from a decoded JSON array."""
+    if not isinstance(data, list):
+        raise StructureError("$", [f"expected a JSON array, got {type(data).__name__} @ $"])
+    return structure(data, list[cls], conv=conv)  # type: ignore[valid-type]
+
+
+def _structure_error(exc: Exception) -> StructureError:
+    problems = [_camel_path(p) for p in cattrs.transform_error(exc)]
+    first = problems[0] if problems else "$"
+    path = first.rsplit(" @ ", 1)[-1] if " @ " in first else "$"
+    return StructureError(path, problems or [f"{exc} @ $"])
+
+
+def unstructure(obj: Any) -> Any:
+    """Return *obj* as the API's JSON (camelCase keys, money as strings)."""
+    return converter.unstructure(obj)
