@@ -10,6 +10,7 @@ timestamp without an offset is read as UTC.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 import re
 import types
@@ -64,22 +65,48 @@ def camel(name: str) -> str:
 
 
 def format_money(amount: Decimal) -> str:
-    """Return *amount* as the API's two-decimal string, e.g. ``"15.00"``."""
-    return format(amount.quantize(_CENT), "f")
+    """Return *amount* as the API's two-decimal string, e.g. ``"15.00"``.
+
+    Raises:
+        ValueError: *amount* is NaN or infinite.
+    """
+    if not amount.is_finite():
+        raise ValueError(f"not a finite amount: {amount}")
+    # The default context holds 28 digits: quantize larger amounts in one that fits them
+    # (one more digit for a carry), so no amount fails or loses digits.
+    context = decimal.Context(
+        prec=max(amount.adjusted() + 4, 1), Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
+    )
+    cents = amount.quantize(_CENT, context=context)
+    return format(cents.copy_abs() if cents.is_zero() else cents, "f")  # never "-0.00"
 
 
 def format_datetime(value: dt.datetime) -> str:
-    """Return an aware datetime as ``YYYY-MM-DDTHH:MM:SS.sssZ`` in UTC."""
-    utc = value.astimezone(dt.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    """Return an aware datetime as ``YYYY-MM-DDTHH:MM:SS.sssZ`` in UTC.
+
+    Raises:
+        ValueError: *value* is naive (``astimezone`` would guess the machine's zone).
+    """
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime, the time zone is unknown: {value.isoformat()}")
+    utc = value.astimezone(dt.UTC).replace(tzinfo=None)
+    # isoformat, unlike strftime("%Y") on glibc, pads years before 1000 to four digits.
+    return utc.isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_datetime(value: str) -> dt.datetime:
-    """Parse an ISO 8601 timestamp; one without an offset is taken as UTC."""
+    """Parse an ISO 8601 timestamp; one without an offset is taken as UTC.
+
+    Raises:
+        ValueError: *value* is not an ISO 8601 timestamp, or is out of range in UTC.
+    """
     parsed = dt.datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        raise ValueError(f"timestamp out of range in UTC: {value!r}") from None
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -162,12 +189,21 @@ def configure_converter(conv: cattrs.Converter, *, forbid_extra_keys: bool = Fal
     def renames(cls: type) -> dict[str, Any]:
         return {f.name: override(rename=camel(f.name)) for f in attrs.fields(cls)}
 
-    conv.register_structure_hook_factory(
-        attrs.has,
-        lambda cls: make_dict_structure_fn(
+    def object_hook(cls: type) -> Callable[[Any, Any], Any]:
+        from_dict: Callable[[Mapping[str, Any], Any], Any] = make_dict_structure_fn(
             cls, conv, _cattrs_forbid_extra_keys=forbid_extra_keys, **renames(cls)
-        ),
-    )
+        )
+
+        def structure_object(value: Any, tp: Any) -> Any:
+            # Without this, a list or a string is searched for keys and reported as
+            # "required field missing @ $.id" instead of the real problem.
+            if not isinstance(value, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+            return from_dict(value, tp)
+
+        return structure_object
+
+    conv.register_structure_hook_factory(attrs.has, object_hook)
     conv.register_unstructure_hook_factory(
         attrs.has, lambda cls: make_dict_unstructure_fn(cls, conv, **renames(cls))
     )
@@ -185,7 +221,10 @@ strict_converter = make_converter(forbid_extra_keys=True)
 
 
 def _camel_path(problem: str) -> str:
-    return _PATH_SEGMENT.sub(lambda m: "." + camel(m.group(1)), problem)
+    # Only the path after the last " @ " names attributes; the message before it may
+    # quote the body's own keys, which must stay as they were sent.
+    message, at, path = problem.rpartition(" @ ")
+    return message + at + _PATH_SEGMENT.sub(lambda m: "." + camel(m.group(1)), path)
 
 
 def structure(data: Any, cls: type[T], *, conv: cattrs.Converter = converter) -> T:
@@ -204,10 +243,9 @@ def structure_list(data: Any, cls: type[T], *, conv: cattrs.Converter = converte
 
 
 def _structure_error(exc: Exception) -> StructureError:
-    problems = [_camel_path(p) for p in cattrs.transform_error(exc)]
-    first = problems[0] if problems else "$"
-    path = first.rsplit(" @ ", 1)[-1] if " @ " in first else "$"
-    return StructureError(path, problems or [f"{exc} @ $"])
+    # transform_error gives at least one "<message> @ <path>" line for any exception.
+    problems = [_camel_path(p) for p in cattrs.transform_error(exc)] or [f"{exc} @ $"]
+    return StructureError(problems[0].rpartition(" @ ")[2], problems)
 
 
 def unstructure(obj: Any) -> Any:

@@ -1,14 +1,39 @@
-"""Lean's webhook signature: base64(HMAC-SHA1(key=api_key, msg=raw body))."""
+"""Lean's webhook signature: base64(HMAC-SHA1(key=api_key, msg=raw body)).
+
+The reference's Node example creates the HMAC and digests it without ever calling
+``hmac.update(payload)``, so it would sign the empty string; its prose says the payload
+is signed with the API key, which is what `sign` and `verify` do, over the raw bytes.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+from collections.abc import Mapping, Sequence
+from typing import Final
 
-__all__ = ["SIGNATURE_HEADER", "sign"]
+from lean_async.errors import WebhookVerificationError
 
-SIGNATURE_HEADER = "x-lean-signature"
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "SIGNATURE_HEADER",
+    "check_size",
+    "header_value",
+    "normalize_keys",
+    "sign",
+    "verify",
+]
+
+SIGNATURE_HEADER: Final = "x-lean-signature"
+"""The request header that carries the signature (matched case-insensitively)."""
+
+DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
+"""The largest body `parse` accepts by default (1 MiB)."""
+
+_DIGEST_SIZE: Final = 20  # bytes of an HMAC-SHA1
+_SIGNATURE_LENGTH: Final = 28  # its base64, with one "=" of padding
 
 
 def sign(payload: bytes, api_key: str) -> str:
@@ -16,6 +41,170 @@ def sign(payload: bytes, api_key: str) -> str:
 
     The reference's Node example never feeds the body to the HMAC (it would sign the
     empty string); its prose says the payload is signed, which is what we do.
+
+    Args:
+        payload: the raw request body.
+        api_key: the API key Lean signs with.
+
+    Returns:
+        The base64 HMAC-SHA1 of *payload* keyed with *api_key*.
     """
+    # SHA-1 is what Lean signs with; HMAC-SHA1 is still sound as a MAC.
     digest = hmac.new(api_key.encode("utf-8"), payload, hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def normalize_keys(api_key: str | Sequence[str]) -> tuple[bytes, ...]:
+    """Return the UTF-8 bytes of one key or of each key of a rotation list.
+
+    Args:
+        api_key: one key, or several during a rotation (any of them verifies).
+
+    Returns:
+        The keys as bytes, in the order given.
+
+    Raises:
+        TypeError: *api_key* is not a string or a sequence of strings.
+        ValueError: no key was given, or one of them is empty. These are configuration
+            mistakes, so they fail loudly instead of rejecting every delivery.
+    """
+    given: object = api_key  # checked at run time: configuration often comes untyped
+    if isinstance(given, str):
+        keys: Sequence[object] = (given,)
+    elif isinstance(given, Sequence) and not isinstance(given, bytes | bytearray):
+        keys = given
+    else:
+        raise TypeError(f"api_key must be a str or a sequence of str, not {type(given).__name__}")
+    if not keys:
+        raise ValueError("api_key is an empty list: give at least one key to verify with")
+    encoded: list[bytes] = []
+    for key in keys:
+        if not isinstance(key, str):
+            raise TypeError(f"every api_key must be a str, not {type(key).__name__}")
+        if not key:
+            raise ValueError("an api_key is the empty string (is the variable set?)")
+        encoded.append(key.encode("utf-8"))
+    return tuple(encoded)
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """Return the first value of header *name*, matched case-insensitively.
+
+    Args:
+        headers: a plain dict, starlette ``Headers``, aiohttp ``CIMultiDict``, or any
+            mapping of header names to values.
+        name: the lower-case header name.
+
+    Returns:
+        The value, or None when the header is absent.
+    """
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, candidate in headers.items():
+        if isinstance(key, str) and key.lower() == name:
+            return candidate
+    return None
+
+
+def check_size(payload: bytes, max_body_bytes: int | None) -> None:
+    """Reject *payload* when it is longer than *max_body_bytes* (None: no limit).
+
+    Args:
+        payload: the raw body.
+        max_body_bytes: the largest size accepted, or None for no limit.
+
+    Raises:
+        WebhookVerificationError: ``payload_too_large``.
+    """
+    if max_body_bytes is not None and len(payload) > max_body_bytes:
+        raise WebhookVerificationError(
+            f"webhook body is larger than {max_body_bytes} bytes", reason="payload_too_large"
+        )
+
+
+def _decode_signature(signature: object) -> bytes:
+    if isinstance(signature, bytes):
+        try:
+            signature = signature.decode("ascii")
+        except UnicodeDecodeError:
+            raise WebhookVerificationError(
+                "x-lean-signature is not ASCII", reason="malformed_signature"
+            ) from None
+    if signature is None or (isinstance(signature, str) and not signature.strip()):
+        raise WebhookVerificationError(
+            "the x-lean-signature header is missing or empty", reason="missing_signature"
+        )
+    if not isinstance(signature, str):
+        raise WebhookVerificationError(
+            f"x-lean-signature must be a string, not {type(signature).__name__}",
+            reason="malformed_signature",
+        )
+    text = signature.strip()
+    if not text.isascii():
+        raise WebhookVerificationError(
+            "x-lean-signature is not ASCII", reason="malformed_signature"
+        )
+    if len(text) != _SIGNATURE_LENGTH:
+        raise WebhookVerificationError(
+            f"x-lean-signature has {len(text)} characters; a base64 HMAC-SHA1 has "
+            f"{_SIGNATURE_LENGTH}",
+            reason="malformed_signature",
+        )
+    try:
+        digest = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise WebhookVerificationError(
+            "x-lean-signature is not valid base64", reason="malformed_signature"
+        ) from None
+    if len(digest) != _DIGEST_SIZE:
+        raise WebhookVerificationError(
+            f"x-lean-signature decodes to {len(digest)} bytes; an HMAC-SHA1 has {_DIGEST_SIZE}",
+            reason="malformed_signature",
+        )
+    return digest
+
+
+def verify(
+    payload: bytes,
+    signature: str | None,
+    api_key: str | Sequence[str],
+    *,
+    max_body_bytes: int | None = None,
+) -> None:
+    """Check that *signature* is Lean's HMAC of *payload*, or raise.
+
+    The signature is decoded and compared as bytes with `hmac.compare_digest`, against
+    every key given, so a key rotation can accept the old and the new key at once.
+
+    Args:
+        payload: the raw request body, exactly as received (not re-encoded JSON).
+        signature: the ``x-lean-signature`` header value, or None when absent.
+        api_key: your API key, or a sequence of keys any of which may have signed.
+        max_body_bytes: reject longer bodies before hashing them (None: no limit).
+
+    Raises:
+        WebhookVerificationError: with ``.reason`` ``missing_signature``,
+            ``malformed_signature`` (not ASCII, not base64, wrong length),
+            ``signature_mismatch`` or ``payload_too_large``.
+        TypeError: *payload* is not bytes, or *api_key* is not str(s).
+        ValueError: *api_key* is empty or an empty list.
+    """
+    keys = normalize_keys(api_key)
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"payload must be the raw body bytes, not {type(payload).__name__} "
+            "(re-encoding decoded JSON changes the bytes and breaks the signature)"
+        )
+    payload = bytes(payload)
+    check_size(payload, max_body_bytes)
+    given = _decode_signature(signature)
+    matched = False
+    for key in keys:
+        expected = hmac.new(key, payload, hashlib.sha1).digest()
+        # No early exit: every key is tried, so timing does not tell which one matched.
+        matched |= hmac.compare_digest(expected, given)
+    if not matched:
+        raise WebhookVerificationError(
+            "x-lean-signature does not match the body", reason="signature_mismatch"
+        )

@@ -1,0 +1,145 @@
+"""Requests per second of raw httpx vs httpx under lean-async's transport stack.
+
+Starts a tiny uvicorn server on loopback in a subprocess, then, in this one process,
+sends the same GET through (a) a plain `httpx.AsyncClient` and (b) an `httpx.AsyncClient`
+whose transport is `build_stack(httpx.AsyncHTTPTransport(...))`, both with the same pool
+limits. Many short runs alternate between the two and each cell is the best run, which
+keeps the comparison fair on a machine that other work also loads. The DESIGN target is
+a ratio stack/raw of at least 0.95.
+
+    python benchmarks/bench_stack.py [--requests 300] [--rounds 16] [--concurrency 1 10 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import httpx
+
+from lean_async._config import Secret
+from lean_async.transport import RetryBudget, RetryPolicy, build_stack
+
+BODY = b'{"gigId":"g-1","status":"SUCCESS","totalAmount":"15.00"}'
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
+
+async def app(
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+) -> None:
+    """A raw ASGI app answering every request with the same small JSON body."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def serve(port: int) -> None:
+    """Run the ASGI app on loopback until killed."""
+    import uvicorn  # imported here: only the server process needs it
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    """Return a loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    """Start the server subprocess and wait until it accepts connections."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, __file__, "--serve", str(port)]
+    )
+    deadline = time.monotonic() + 15.0
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    raise RuntimeError("the benchmark server did not start")
+
+
+async def run(client: httpx.AsyncClient, requests: int, concurrency: int) -> float:
+    """Send *requests* GETs from *concurrency* workers and return requests per second."""
+    per_worker = requests // concurrency
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            response = await client.get("/gig/g-1")
+            if response.status_code != 200:
+                raise RuntimeError(f"unexpected status {response.status_code}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return per_worker * concurrency / (time.perf_counter() - started)
+
+
+async def bench(port: int, requests: int, rounds: int, levels: list[int]) -> None:
+    """Measure both clients at each concurrency level and print the table."""
+    base_url = f"http://127.0.0.1:{port}"
+    pool = max(levels)
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    raw = httpx.AsyncClient(base_url=base_url, limits=limits)
+    stack = httpx.AsyncClient(
+        base_url=base_url,
+        transport=build_stack(
+            httpx.AsyncHTTPTransport(limits=limits),
+            api_key=Secret("bench-key"),
+            policy=RetryPolicy(),
+            budget=RetryBudget(),
+        ),
+    )
+    clients = {"raw": raw, "stack": stack}
+    async with raw, stack:
+        for client in clients.values():  # warm the pools and the code paths
+            await run(client, pool * 20, pool)
+        print(f"{'concurrency':>11} {'raw req/s':>10} {'stack req/s':>12} {'ratio':>6}")
+        for concurrency in levels:
+            best = dict.fromkeys(clients, 0.0)
+            for round_number in range(rounds):
+                # Alternate which goes first so neither always gets the warmer machine.
+                order = list(clients) if round_number % 2 == 0 else list(reversed(clients))
+                for name in order:
+                    rps = await run(clients[name], requests, concurrency)
+                    best[name] = max(best[name], rps)
+            ratio = best["stack"] / best["raw"]
+            print(f"{concurrency:>11} {best['raw']:>10.0f} {best['stack']:>12.0f} {ratio:>6.3f}")
+
+
+def main() -> None:
+    """Parse the arguments, run the server and the benchmark, and stop the server."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per run")
+    parser.add_argument("--rounds", type=int, default=16, help="runs per cell; the best counts")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    port = free_port()
+    server = start_server(port)
+    try:
+        asyncio.run(bench(port, args.requests, args.rounds, args.concurrency))
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""An aiohttp app that pays a worker through Lean and receives the webhooks that follow.
+
+One `LeanClient` is opened at startup and closed at shutdown by
+`lean_async.webhooks.aiohttp.lean_client_ctx` (``app[LEAN_CLIENT]``); Lean's webhooks
+arrive at ``POST /webhooks/lean``, verified and de-duplicated by `webhook_handler`, and
+are logged.
+
+Try it against the built-in sandbox (three terminals)::
+
+    lean-async sandbox --port 8080
+    LEAN_API_KEY=lean_sandbox_key LEAN_BASE_URL=http://127.0.0.1:8080/api \\
+        python examples/aiohttp_app.py
+    curl -u lean_sandbox_key: -H 'Content-Type: application/json' \\
+        -d '{"url": "http://127.0.0.1:8000/webhooks/lean"}' http://127.0.0.1:8080/_sandbox/webhooks
+    curl -X POST http://127.0.0.1:8000/demo/pay     # customer -> ACTIVE -> gig paid
+    curl http://127.0.0.1:8000/demo/events          # customer.active, gig.completed
+
+Environment: ``LEAN_API_KEY`` (also the webhook signing key), ``LEAN_BASE_URL``
+(default: Lean's sandbox), ``PORT`` (default 8000).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from collections import deque
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from lean_async import LeanClient, LeanError, WebhookEvent
+from lean_async.webhooks.aiohttp import LEAN_CLIENT, lean_client_ctx, webhook_handler
+
+logger = logging.getLogger("examples.aiohttp_app")
+
+__all__ = ["EVENTS", "create_app"]
+
+EVENTS = web.AppKey("events", deque[dict[str, Any]])
+"""The webhook events received so far (newest last, at most 100)."""
+
+
+def _summary(event: WebhookEvent) -> dict[str, Any]:
+    data = event.data
+    subject = getattr(data, "gig_id", None) or getattr(data, "partner_user_id", None)
+    return {"id": event.id, "type": str(event.type), "subject": subject}
+
+
+async def pay(request: web.Request) -> web.Response:
+    """Register a worker, get them approved (sandbox), and pay them for one gig."""
+    lean: LeanClient = request.app[LEAN_CLIENT]
+    try:
+        amount = Decimal(request.query.get("amount", "15.00"))
+    except InvalidOperation:
+        raise web.HTTPBadRequest(text="amount must be a decimal number") from None
+    run = secrets.token_hex(4)
+    end = dt.datetime.now(dt.UTC)
+    customer = await lean.customers.create(
+        partner_user_id=f"uid_example_{run}",
+        first_name="Jane",
+        last_name="Doe",
+        birthday=dt.date(1990, 5, 17),
+        phone_number=f"408{secrets.randbelow(10**7):07d}",
+        email=f"jane.{run}@example.com",
+        street="700 Treehouse Drive",
+        city="San Jose",
+        state="CA",
+        postal_code="95101",
+        registration_date=end.date(),
+    )
+    await lean.applications.submit(customer.partner_user_id)  # sandbox only
+    await lean.customers.wait_until_active(customer.partner_user_id, timeout=60, poll_interval=0.2)
+    gig = await lean.gigs.create(
+        partner_user_id=customer.partner_user_id,
+        gig_id=f"gig_example_{run}",
+        total_amount=amount,
+        tips="0.00",
+        expenses="0.00",
+        description="airport run",
+        start_time=end - dt.timedelta(hours=1),
+        end_time=end,
+    )
+    return web.json_response(
+        {
+            "partner_user_id": customer.partner_user_id,
+            "gig_id": gig.gig_id,
+            "amount": str(gig.total_amount),
+            "status": str(gig.status),
+        }
+    )
+
+
+async def events(request: web.Request) -> web.Response:
+    """List the webhook events received so far."""
+    received = request.app[EVENTS]
+    return web.json_response(list(received))
+
+
+def create_app(api_key: str | None = None, **client_kwargs: Any) -> web.Application:
+    """Build the app; nothing connects until it starts.
+
+    Args:
+        api_key: the Lean API key; defaults to ``$LEAN_API_KEY``.
+        **client_kwargs: passed to `LeanClient` (``base_url=``, ``transport=``...).
+
+    Returns:
+        The aiohttp application.
+
+    Raises:
+        LeanError: no API key was given or set.
+    """
+    key = api_key or os.environ.get("LEAN_API_KEY")
+    if not key:
+        raise LeanError("set LEAN_API_KEY (the sandbox's is lean_sandbox_key)")
+    app = web.Application()
+    app[EVENTS] = deque(maxlen=100)
+    app.cleanup_ctx.append(lean_client_ctx(api_key=key, **client_kwargs))
+
+    async def on_event(event: WebhookEvent) -> None:
+        # Runs once per event, however often Lean delivers it. Raise to have it retried.
+        summary = _summary(event)
+        logger.info("webhook %s %s (%s)", summary["type"], summary["subject"], event.id)
+        app[EVENTS].append(summary)
+
+    app.router.add_post("/webhooks/lean", webhook_handler(api_key=key, handler=on_event))
+    app.router.add_post("/demo/pay", pay)
+    app.router.add_get("/demo/events", events)
+    return app
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    web.run_app(create_app(), host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))

@@ -1,0 +1,328 @@
+"""The payout flow `lean-async demo` runs, step by step, with its checks.
+
+The flow knows nothing of terminals: it reports each `StepResult` to a callback, and
+`lean_async.cli` draws them. Against the built-in sandbox it also injects faults (a 503
+burst, responses dropped after the payment was committed) and checks that the sandbox
+holds exactly one payment per logical call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+
+import attrs
+
+from lean_async import webhooks
+from lean_async._client import LeanClient
+from lean_async.models import (
+    Customer,
+    EventType,
+    Gig,
+    PaymentStatus,
+    SpecialPayment,
+    WebhookEvent,
+)
+from lean_async.sandbox import ConnectionReset, DropAfterCommit, Sandbox, ServerError
+
+__all__ = ["DemoFailure", "Payout", "StepResult", "run_demo"]
+
+
+class DemoFailure(Exception):
+    """A step's check did not hold."""
+
+
+@attrs.frozen(kw_only=True)
+class StepResult:
+    """One step of the demo: what it did, whether it held, and how long it took."""
+
+    name: str
+    ok: bool | None  # None: skipped
+    seconds: float
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class Payout:
+    """One row of the final tally."""
+
+    kind: str
+    id: str
+    partner_user_id: str
+    amount: Decimal
+    status: str
+
+
+Report = Callable[[StepResult], None]
+
+
+class _Flow:
+    """The demo's state between steps."""
+
+    def __init__(self, lean: LeanClient, sandbox: Sandbox | None, api_key: str) -> None:
+        self.lean = lean
+        self.sandbox = sandbox
+        self.api_key = api_key
+        self.run_id = secrets.token_hex(4)
+        self.events: asyncio.Queue[WebhookEvent] = asyncio.Queue()
+        self.webhook_failures: list[str] = []
+        self.customer: Customer | None = None
+        self.gig_ids: list[str] = []
+        self.payment_ids: set[str] = set()
+
+    async def receive(self, body: bytes, headers: Mapping[str, str]) -> int:
+        """The webhook receiver: verify the signature, parse, queue."""
+        try:
+            event = webhooks.parse(body, headers, self.api_key)
+        except Exception as exc:  # any failure is reported as a failed check
+            self.webhook_failures.append(str(exc))
+            return 401
+        await self.events.put(event)
+        return 200
+
+    async def wait_for_event(self, kind: EventType, object_id: str, timeout: float) -> WebhookEvent:
+        """Return the first verified *kind* event about *object_id*."""
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await self.events.get()
+                data = event.data
+                ids = {getattr(data, "partner_user_id", None), getattr(data, "gig_id", None)}
+                ids.add(getattr(data, "id", None))
+                if event.type is kind and object_id in ids:
+                    return event
+
+    # -- the steps -------------------------------------------------------------
+
+    async def create_customer(self) -> str:
+        digits = f"{secrets.randbelow(10**7):07d}"
+        self.customer = await self.lean.customers.create(
+            partner_user_id=f"uid_demo_{self.run_id}",
+            first_name="Jane",
+            last_name="Doe",
+            birthday=dt.date(1990, 5, 17),
+            phone_number=f"408{digits}",
+            email=f"jane.{self.run_id}@example.com",
+            street="700 Treehouse Drive",
+            city="San Jose",
+            state="CA",
+            postal_code="95101",
+            registration_date=dt.date(2024, 1, 1),
+        )
+        return f"{self.customer.partner_user_id} is {self.customer.status}"
+
+    @property
+    def user_id(self) -> str:
+        if self.customer is None:
+            raise DemoFailure("no customer was created")
+        return self.customer.partner_user_id
+
+    async def submit_application(self) -> str:
+        application = await self.lean.applications.submit(self.user_id)
+        return f"application {application.status}"
+
+    async def customer_active_webhook(self) -> str:
+        event = await self.wait_for_event(EventType.CUSTOMER_ACTIVE, self.user_id, timeout=10)
+        customer = await self.lean.customers.wait_until_active(self.user_id, timeout=10)
+        return f"{event.type} verified (HMAC-SHA1); customer {customer.status}"
+
+    async def wait_until_active(self) -> str:
+        customer = await self.lean.customers.wait_until_active(self.user_id, timeout=120)
+        return f"customer {customer.status}"
+
+    async def pay_gig(self) -> str:
+        gig = await self._create_gig("airport run", "15.00", "3.00", "2.00")
+        return f"gig {gig.gig_id}: {gig.total_amount} {gig.status}"
+
+    async def special_payment_with_key(self) -> str:
+        key = f"demo-bonus-{self.run_id}"
+        first = await self._special_payment("25.00", "bonus", key)
+        again = await self._special_payment("25.00", "bonus", key)
+        if again.id != first.id:
+            raise DemoFailure(f"the same Idempotency-Key paid twice: {first.id}, {again.id}")
+        return f"{first.id}: {first.amount}; sent twice with key {key}, paid once"
+
+    async def ride_out_503_burst(self) -> str:
+        sandbox = self._sandbox()
+        rule = sandbox.faults.add(
+            ServerError(status=503, retry_after=0.2), route="POST /specialpayment", times=2
+        )
+        before = len(sandbox.special_payments)
+        payment = await self._special_payment("4.56", "reimbursement", None)
+        made = len(sandbox.special_payments) - before
+        if rule.hits != 2 or made != 1:
+            raise DemoFailure(f"{rule.hits} 503s injected, {made} payments made (want 2, 1)")
+        return f"2 x 503 (Retry-After 0.2 s) then {payment.id}; 1 payment made"
+
+    async def survive_dropped_gig(self) -> str:
+        sandbox = self._sandbox()
+        sandbox.faults.add(DropAfterCommit(), route="POST /gig", times=1)
+        before = len(sandbox.gigs)
+        gig = await self._create_gig("late-night delivery", "22.50", "4.50", "0.00")
+        made = len(sandbox.gigs) - before
+        if made != 1:
+            raise DemoFailure(f"{made} gigs recorded for one call")
+        return f"answer lost after commit; retry reconciled {gig.gig_id}; 1 gig paid"
+
+    async def survive_dropped_payment(self) -> str:
+        sandbox = self._sandbox()
+        sandbox.faults.add(DropAfterCommit(), route="POST /specialpayment", times=1)
+        sandbox.faults.add(ConnectionReset(), route="POST /specialpayment", times=1, skip=1)
+        before = len(sandbox.special_payments)
+        payment = await self._special_payment("-1.50", "correction", None)
+        made = len(sandbox.special_payments) - before
+        if made != 1:
+            raise DemoFailure(f"{made} special payments recorded for one call")
+        return f"answer lost, then a reset; same Idempotency-Key -> {payment.id}; 1 payment"
+
+    async def settle(self) -> str:
+        deadline = time.monotonic() + 10
+        while True:
+            gigs = [g for g in await self.lean.gigs.list() if g.gig_id in self.gig_ids]
+            payments = [
+                p for p in await self.lean.special_payments.list() if p.id in self.payment_ids
+            ]
+            paid: list[Gig | SpecialPayment] = [*gigs, *payments]
+            pending = [x for x in paid if x.status is PaymentStatus.PENDING]
+            if not pending or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        if self.sandbox is not None and pending:
+            raise DemoFailure(f"{len(pending)} payments still PENDING")
+        return f"{len(gigs) + len(payments) - len(pending)} settled, {len(pending)} pending"
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _sandbox(self) -> Sandbox:
+        if self.sandbox is None:
+            raise _Skip("fault injection needs the built-in sandbox")
+        return self.sandbox
+
+    async def _create_gig(self, description: str, total: str, tips: str, expenses: str) -> Gig:
+        gig_id = f"gig_demo_{self.run_id}_{len(self.gig_ids) + 1}"
+        end = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        gig = await self.lean.gigs.create(
+            partner_user_id=self.user_id,
+            gig_id=gig_id,
+            total_amount=total,
+            tips=tips,
+            expenses=expenses,
+            description=description,
+            start_time=end - dt.timedelta(minutes=35),
+            end_time=end,
+        )
+        self.gig_ids.append(gig.gig_id)
+        return gig
+
+    async def _special_payment(self, amount: str, kind: str, key: str | None) -> SpecialPayment:
+        payment = await self.lean.special_payments.create(
+            partner_user_id=self.user_id,
+            amount=amount,
+            type=kind,
+            description=f"demo {kind}",
+            idempotency_key=key,
+        )
+        self.payment_ids.add(payment.id)
+        return payment
+
+
+class _Skip(Exception):
+    """The step does not apply to this target."""
+
+
+async def _run_step(name: str, step: Callable[[], Awaitable[str]], report: Report) -> StepResult:
+    started = time.perf_counter()
+    try:
+        detail = await step()
+        ok: bool | None = True
+    except _Skip as skip:
+        detail, ok = str(skip), None
+    except Exception as exc:  # a demo reports every failure instead of crashing
+        detail, ok = f"{type(exc).__name__}: {exc}", False
+    result = StepResult(name=name, ok=ok, seconds=time.perf_counter() - started, detail=detail)
+    report(result)
+    return result
+
+
+async def run_demo(
+    lean: LeanClient, sandbox: Sandbox | None, api_key: str, report: Report
+) -> tuple[list[StepResult], list[Payout]]:
+    """Run the whole payout flow; return every step's result and what was paid.
+
+    Args:
+        lean: the client, pointed at the sandbox or at a Lean environment.
+        sandbox: the in-process sandbox behind *lean*, or None for a remote target
+            (webhook and fault steps are then skipped).
+        api_key: the key webhooks are signed with.
+        report: called with each step's result as soon as it is known.
+    """
+    flow = _Flow(lean, sandbox, api_key)
+    if sandbox is not None:
+        sandbox.add_webhook_listener(flow.receive)
+    steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+        ("Create a customer", flow.create_customer),
+        ("Submit the application", flow.submit_application),
+        (
+            "Receive customer.active",
+            flow.customer_active_webhook if sandbox is not None else flow.wait_until_active,
+        ),
+        ("Pay a gig", flow.pay_gig),
+        ("Special payment + Idempotency-Key", flow.special_payment_with_key),
+        ("Ride out a 503 burst", flow.ride_out_503_burst),
+        ("Dropped answer on a gig", flow.survive_dropped_gig),
+        ("Dropped answer on a payment", flow.survive_dropped_payment),
+        ("Payments settle", flow.settle),
+    ]
+    results: list[StepResult] = []
+    for name, step in steps:
+        result = await _run_step(name, step, report)
+        results.append(result)
+        if result.ok is False and flow.customer is None:
+            break  # nothing later can work without the customer
+    if flow.webhook_failures:
+        results.append(
+            StepResult(
+                name="Webhook signatures",
+                ok=False,
+                seconds=0.0,
+                detail="; ".join(flow.webhook_failures),
+            )
+        )
+        report(results[-1])
+    return results, await _tally(flow)
+
+
+async def _tally(flow: _Flow) -> list[Payout]:
+    if flow.customer is None:
+        return []
+    try:
+        gigs = await flow.lean.gigs.list()
+        payments = await flow.lean.special_payments.list()
+    except Exception:  # the tally is best-effort; the steps already reported failures
+        return []
+    rows = [
+        Payout(
+            kind="gig",
+            id=g.gig_id,
+            partner_user_id=g.partner_user_id or flow.user_id,
+            amount=g.total_amount,
+            status=str(g.status),
+        )
+        for g in gigs
+        if g.gig_id in flow.gig_ids
+    ]
+    rows += [
+        Payout(
+            kind=str(p.type),
+            id=p.id,
+            partner_user_id=p.partner_user_id,
+            amount=p.amount,
+            status=str(p.status),
+        )
+        for p in payments
+        if p.id in flow.payment_ids
+    ]
+    return rows

@@ -1,0 +1,102 @@
+"""`lean.customers`: register workers and read their status."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+from lean_async import _validate
+from lean_async.errors import LeanError
+from lean_async.models import Customer, CustomerStatus
+from lean_async.resources._base import Resource
+
+__all__ = ["Customers"]
+
+
+class Customers(Resource):
+    """The Customer API."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        partner_user_id: str,
+        first_name: str,
+        last_name: str,
+        birthday: dt.date | str,
+        phone_number: str,
+        email: str,
+        street: str,
+        city: str,
+        state: str,
+        postal_code: str,
+        registration_date: dt.date | str,
+        middle_name: str | None = None,
+        street2: str | None = None,
+    ) -> Customer:
+        """Register a worker; they start PENDING until their application is approved.
+
+        Creating the same customer again (a retry after a lost answer, a re-run batch)
+        returns the existing one; a different customer under the same
+        ``partner_user_id`` raises `ConflictError`.
+
+        Raises:
+            ValidationError: an argument breaks an API rule; nothing was sent.
+            ConflictError: the partner user id names a customer with other details.
+            APIError: the call failed.
+        """
+        body = _validate.customer_body(
+            partner_user_id=partner_user_id,
+            first_name=first_name,
+            last_name=last_name,
+            birthday=birthday,
+            phone_number=phone_number,
+            email=email,
+            street=street,
+            city=city,
+            state=state,
+            postal_code=postal_code,
+            registration_date=registration_date,
+            middle_name=middle_name,
+            street2=street2,
+        )
+        lookup = "customer/" + _validate.path_segment("partner_user_id", partner_user_id)
+        return await self._create_reconciled("customer", body, lookup, Customer)
+
+    async def get(self, partner_user_id: str) -> Customer:
+        """Fetch a customer by your partner user id.
+
+        Raises:
+            NotFoundError: no such customer.
+        """
+        segment = _validate.path_segment("partner_user_id", partner_user_id)
+        response = await self._client.request("GET", "customer/" + segment)
+        return self._client.parse(response, Customer)
+
+    async def wait_until_active(
+        self, partner_user_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
+    ) -> Customer:
+        """Poll a customer until it is ACTIVE and return it.
+
+        Sandbox approval takes about a minute on Lean's side (a second in the built-in
+        sandbox); in production the worker finishes onboarding in the mobile app.
+
+        Raises:
+            TimeoutError: still not ACTIVE after *timeout* seconds.
+            LeanError: the customer became INACTIVE.
+        """
+        give_up = time.monotonic() + timeout
+        while True:
+            customer = await self.get(partner_user_id)
+            if customer.status is CustomerStatus.ACTIVE:
+                return customer
+            if customer.status is CustomerStatus.INACTIVE:
+                raise LeanError(f"customer {partner_user_id!r} is INACTIVE and cannot turn ACTIVE")
+            remaining = give_up - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"customer {partner_user_id!r} still {customer.status} after {timeout} s"
+                )
+            await asyncio.sleep(min(poll_interval, remaining))

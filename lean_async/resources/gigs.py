@@ -1,0 +1,71 @@
+"""`lean.gigs`: pay workers for finished gigs."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from decimal import Decimal
+
+from lean_async import _validate
+from lean_async.models import Gig
+from lean_async.resources._base import Resource
+
+__all__ = ["Gigs"]
+
+
+class Gigs(Resource):
+    """The Gig API; each gig starts a payout to the worker."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        partner_user_id: str,
+        gig_id: str,
+        total_amount: Decimal | int | str,
+        tips: Decimal | int | str,
+        expenses: Decimal | int | str,
+        description: str,
+        start_time: dt.datetime,
+        end_time: dt.datetime,
+    ) -> Gig:
+        """Record a finished gig and pay its total to the worker.
+
+        ``gig_id`` is your unique key for the gig: sending the same gig again returns
+        the existing one instead of paying twice, and a different gig under the same
+        ``gig_id`` raises `ConflictError`. Amounts are `Decimal`, int or a string such
+        as ``"15.00"``; floats are refused. Times must be timezone-aware.
+
+        Raises:
+            ValidationError: an argument breaks an API rule; nothing was sent.
+            ConflictError: the gig id names a gig with other details.
+            APIError: the call failed.
+        """
+        body = _validate.gig_body(
+            partner_user_id=partner_user_id,
+            gig_id=gig_id,
+            total_amount=total_amount,
+            tips=tips,
+            expenses=expenses,
+            description=description,
+            start_time=start_time,
+            end_time=end_time,
+        )
+        lookup = "gig/" + _validate.path_segment("gig_id", gig_id)
+        return await self._create_reconciled("gig", body, lookup, Gig)
+
+    async def get(self, gig_id: str) -> Gig:
+        """Fetch a gig by your gig id.
+
+        Raises:
+            NotFoundError: no such gig.
+        """
+        segment = _validate.path_segment("gig_id", gig_id)
+        response = await self._client.request("GET", "gig/" + segment)
+        return self._client.parse(response, Gig)
+
+    async def list(self) -> builtins.list[Gig]:
+        """Return every gig."""
+        response = await self._client.request("GET", "gig")
+        return self._client.parse_list(response, Gig)

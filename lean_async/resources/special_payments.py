@@ -1,0 +1,68 @@
+"""`lean.special_payments`: ad-hoc payments to, or deductions from, a worker."""
+
+from __future__ import annotations
+
+import builtins
+from decimal import Decimal
+from typing import Any
+
+from lean_async import _validate
+from lean_async.models import SpecialPayment, SpecialPaymentType
+from lean_async.resources._base import Resource
+
+__all__ = ["SpecialPayments"]
+
+
+class SpecialPayments(Resource):
+    """The Special Payment API, protected by the ``Idempotency-Key`` header."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        partner_user_id: str,
+        amount: Decimal | int | str,
+        type: SpecialPaymentType | str,
+        gig_id: str | None = None,
+        description: str | None = None,
+        userdata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> SpecialPayment:
+        """Pay (positive amount) or deduct (negative amount) an ad-hoc sum.
+
+        Every attempt of the call carries one ``Idempotency-Key``, so retries never pay
+        twice. Pass your own *idempotency_key* (kept by Lean for 24 hours) to make a
+        retry after a crash or a lost answer safe too; it is on every `APIError`.
+
+        Raises:
+            ValidationError: an argument breaks an API rule; nothing was sent.
+            APIError: the call failed.
+        """
+        body = _validate.special_payment_body(
+            partner_user_id=partner_user_id,
+            amount=amount,
+            type=type,
+            gig_id=gig_id,
+            description=description,
+            userdata=userdata,
+        )
+        response = await self._client.request(
+            "POST", "specialpayment", json=body, idempotency_key=idempotency_key, replay_safe=True
+        )
+        return self._client.parse(response, SpecialPayment)
+
+    async def get(self, id: str) -> SpecialPayment:
+        """Fetch a special payment by the id Lean gave it.
+
+        Raises:
+            NotFoundError: no such special payment.
+        """
+        segment = _validate.path_segment("id", id)
+        response = await self._client.request("GET", "specialpayment/" + segment)
+        return self._client.parse(response, SpecialPayment)
+
+    async def list(self) -> builtins.list[SpecialPayment]:
+        """Return every special payment."""
+        response = await self._client.request("GET", "specialpayment")
+        return self._client.parse_list(response, SpecialPayment)

@@ -1,0 +1,163 @@
+"""The Lean API's endpoints, as the reference documents them, under ``/api``.
+
+Each handler is synchronous: a request is checked, committed and answered without
+yielding to the event loop, so concurrent requests (even with one ``Idempotency-Key``)
+can never interleave halfway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from lean_async import _validate
+from lean_async._convert import unstructure
+from lean_async.sandbox._http import HTTPError, Request, Response, problems_error
+from lean_async.sandbox._idempotency import IdempotencyStore
+from lean_async.sandbox._lifecycle import Lifecycle
+from lean_async.sandbox._store import Store
+
+__all__ = ["API", "Route"]
+
+IDEMPOTENCY_HEADER: Final = "idempotency-key"
+
+Handler = Callable[[Request, str], Response]
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Route:
+    """A matched request: the route's name (as `ROUTES` spells it) and its handler."""
+
+    name: str
+    handler: Handler
+    param: str = ""
+
+    def __call__(self, request: Request) -> Response:
+        """Run the handler."""
+        return self.handler(request, self.param)
+
+
+def _ok(data: object) -> Response:
+    return Response.json(200, unstructure(data))
+
+
+def _checked(request: Request, check: Callable[[object], list[tuple[str, str]]]) -> dict[str, Any]:
+    body = request.json()
+    if not isinstance(body, dict):
+        raise problems_error([("body", "must be a JSON object")])
+    problems = check(body)
+    if problems:
+        raise problems_error(problems)
+    return body
+
+
+class API:
+    """Routes ``/api/...`` requests to the handlers of one sandbox."""
+
+    def __init__(
+        self,
+        store: Store,
+        lifecycle: Lifecycle,
+        idempotency: IdempotencyStore,
+        *,
+        production: bool,
+    ) -> None:
+        self._store = store
+        self._lifecycle = lifecycle
+        self._idempotency = idempotency
+        # (collection, has an id segment) -> method -> (route name, handler)
+        self._table: dict[tuple[str, bool], dict[str, tuple[str, Handler]]] = {
+            ("customer", False): {"POST": ("POST /customer", self._create_customer)},
+            ("customer", True): {"GET": ("GET /customer/{partnerUserId}", self._get_customer)},
+            ("gig", False): {
+                "POST": ("POST /gig", self._create_gig),
+                "GET": ("GET /gig", self._list_gigs),
+            },
+            ("gig", True): {"GET": ("GET /gig/{gigId}", self._get_gig)},
+            ("specialpayment", False): {
+                "POST": ("POST /specialpayment", self._create_special_payment),
+                "GET": ("GET /specialpayment", self._list_special_payments),
+            },
+            ("specialpayment", True): {
+                "GET": ("GET /specialpayment/{id}", self._get_special_payment)
+            },
+        }
+        if not production:  # the application API exists in the sandbox only
+            self._table["application", False] = {
+                "POST": ("POST /application", self._submit_application)
+            }
+
+    def route(self, request: Request) -> Route:
+        """Return the route for a request whose path starts with ``/api``.
+
+        Raises:
+            HTTPError: 404 for an unknown path, 405 for a known path and wrong method.
+        """
+        parts = request.segments[1:]
+        if not 1 <= len(parts) <= 2 or not all(parts):
+            raise HTTPError(404, "Not found")
+        methods = self._table.get((parts[0], len(parts) == 2))
+        if methods is None:
+            raise HTTPError(404, "Not found")
+        if request.method not in methods:
+            allowed = ", ".join(sorted(methods))
+            raise HTTPError(405, "Method not allowed", headers=[("allow", allowed)])
+        name, handler = methods[request.method]
+        return Route(name, handler, parts[1] if len(parts) == 2 else "")
+
+    def _create_customer(self, request: Request, _: str) -> Response:
+        body = _checked(request, _validate.check_customer)
+        return _ok(self._store.add_customer(body))
+
+    def _get_customer(self, _: Request, partner_user_id: str) -> Response:
+        return _ok(self._found(self._store.customers.get(partner_user_id), "customer"))
+
+    def _submit_application(self, request: Request, _: str) -> Response:
+        body = _checked(request, _validate.check_application)
+        partner_user_id = body.get("partnerUserId")
+        customer = (
+            self._store.customers.get(partner_user_id) if isinstance(partner_user_id, str) else None
+        )
+        if customer is None:
+            raise problems_error([("partnerUserId", "no customer has this partnerUserId")])
+        return _ok(self._lifecycle.submit_application(customer))
+
+    def _create_gig(self, request: Request, _: str) -> Response:
+        gig = self._store.add_gig(_checked(request, _validate.check_gig))
+        self._lifecycle.payment_created(gig)
+        return _ok(gig)
+
+    def _get_gig(self, _: Request, gig_id: str) -> Response:
+        return _ok(self._found(self._store.gigs.get(gig_id), "gig"))
+
+    def _list_gigs(self, _: Request, __: str) -> Response:
+        return _ok(list(self._store.gigs.values()))
+
+    def _create_special_payment(self, request: Request, _: str) -> Response:
+        key = request.header(IDEMPOTENCY_HEADER)
+        if key is not None:
+            replay = self._idempotency.replay(key, request.body)
+            if replay is not None:
+                return replay
+        body = _checked(request, _validate.check_special_payment)
+        payment = self._store.add_special_payment(body)
+        self._lifecycle.payment_created(payment)
+        response = _ok(payment)
+        if key is not None:
+            self._idempotency.record(key, request.body, response)
+        return response
+
+    def _get_special_payment(self, _: Request, payment_id: str) -> Response:
+        return _ok(self._found(self._store.special_payments.get(payment_id), "special payment"))
+
+    def _list_special_payments(self, _: Request, __: str) -> Response:
+        return _ok(list(self._store.special_payments.values()))
+
+    @staticmethod
+    def _found(obj: T | None, noun: str) -> T:
+        if obj is None:
+            raise HTTPError(404, f"No {noun} found")
+        return obj

@@ -1,0 +1,182 @@
+"""Signed webhook deliveries with retries, to URLs and in-process listeners.
+
+Each event is serialised once to the bytes every attempt sends::
+
+    {"id": "evt_<uuid>", "event": "gig.completed", "data": {<the gig>}, "createdAt": "<ts>"}
+
+signed as ``x-lean-signature: base64(HMAC-SHA1(api_key, body))``. A destination that
+does not answer 2xx (or raises, or times out) gets the same bytes again after
+``retry_base * 2**(attempt - 1)`` seconds of sandbox time, up to ``max_retries`` times
+(Lean's "retry up to 5 times": at most 6 attempts). Every attempt is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from lean_async._convert import format_datetime, unstructure
+from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
+from lean_async.sandbox._clock import Clock, stamp
+from lean_async.sandbox._scheduler import Scheduler
+from lean_async.webhooks import SIGNATURE_HEADER, sign
+
+__all__ = ["Delivery", "DeliveryOutcome", "WebhookDispatcher", "WebhookListener"]
+
+WebhookListener = Callable[[bytes, Mapping[str, str]], Awaitable[int | None]]
+"""An in-process receiver: gets the raw body and headers, returns a status (None: 200)."""
+
+
+class DeliveryOutcome(enum.StrEnum):
+    """What one delivery attempt achieved."""
+
+    DELIVERED = "delivered"
+    RETRYING = "retrying"  # failed; another attempt is scheduled
+    GAVE_UP = "gave_up"  # failed, and it was the last attempt
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """One attempt to deliver one event to one destination.
+
+    Attributes:
+        event_id: the event's ``id`` (``evt_...``).
+        event_type: e.g. ``"gig.completed"``.
+        destination: the URL, or ``"listener:<name>"`` for an in-process listener.
+        attempt: 1 for the first try.
+        status_code: the receiver's answer, or None when there was none.
+        outcome: delivered, retrying or gave_up.
+        error: why there was no answer (connection error, timeout, exception).
+        at: sandbox time of the attempt.
+    """
+
+    event_id: str
+    event_type: str
+    destination: str
+    attempt: int
+    status_code: int | None
+    outcome: DeliveryOutcome
+    at: dt.datetime
+    error: str | None = None
+
+
+@attrs.frozen
+class _Event:
+    id: str
+    type: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def _listener_name(listener: WebhookListener) -> str:
+    return "listener:" + getattr(listener, "__qualname__", type(listener).__qualname__)
+
+
+class WebhookDispatcher:
+    """Builds, signs and delivers the sandbox's webhook events."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        clock: Clock,
+        scheduler: Scheduler,
+        retry_base: float,
+        max_retries: int,
+        timeout: float,
+    ) -> None:
+        self._api_key = api_key
+        self._clock = clock
+        self._scheduler = scheduler
+        self._retry_base = retry_base
+        self._max_retries = max_retries
+        self._timeout = timeout
+        self.urls: list[str] = []
+        self.listeners: list[WebhookListener] = []
+        self.events: list[WebhookEvent] = []
+        self.deliveries: list[Delivery] = []
+        self._client: httpx.AsyncClient | None = None
+
+    def emit(self, event_type: EventType, data: Customer | Gig | SpecialPayment) -> WebhookEvent:
+        """Record an event and schedule its delivery to every current destination."""
+        now = stamp(self._clock)
+        raw: dict[str, Any] = {
+            "id": f"evt_{uuid.uuid4()}",
+            "event": event_type.value,
+            "data": unstructure(data),
+            "createdAt": format_datetime(now),
+        }
+        body = json.dumps(raw, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self._api_key)}
+        event = WebhookEvent(id=raw["id"], type=event_type, data=data, created_at=now, raw=raw)
+        self.events.append(event)
+        sent = _Event(event.id, event_type.value, body, headers)
+        destinations: list[str | WebhookListener] = [*self.urls, *self.listeners]
+        for destination in destinations:
+            self._schedule(sent, destination, attempt=1, delay=0.0)
+        return event
+
+    def _schedule(
+        self, event: _Event, destination: str | WebhookListener, *, attempt: int, delay: float
+    ) -> None:
+        job = functools.partial(self._attempt, event, destination, attempt)
+        self._scheduler.call_later(delay, job)
+
+    async def _attempt(
+        self, event: _Event, destination: str | WebhookListener, attempt: int
+    ) -> None:
+        status, error = await self._send(destination, event)
+        if status is not None and 200 <= status < 300:
+            outcome = DeliveryOutcome.DELIVERED
+        elif attempt <= self._max_retries:
+            outcome = DeliveryOutcome.RETRYING
+            delay = self._retry_base * 2 ** (attempt - 1)
+            self._schedule(event, destination, attempt=attempt + 1, delay=delay)
+        else:
+            outcome = DeliveryOutcome.GAVE_UP
+        name = destination if isinstance(destination, str) else _listener_name(destination)
+        self.deliveries.append(
+            Delivery(
+                event_id=event.id,
+                event_type=event.type,
+                destination=name,
+                attempt=attempt,
+                status_code=status,
+                outcome=outcome,
+                error=error,
+                at=stamp(self._clock),
+            )
+        )
+
+    async def _send(
+        self, destination: str | WebhookListener, event: _Event
+    ) -> tuple[int | None, str | None]:
+        if isinstance(destination, str):
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+            try:
+                response = await self._client.post(
+                    destination, content=event.body, headers=event.headers
+                )
+            except httpx.HTTPError as exc:
+                return None, f"{type(exc).__name__}: {exc}"
+            return response.status_code, None
+        try:
+            status = await destination(event.body, dict(event.headers))
+        except Exception as exc:  # a listener's bug is a failed delivery, not ours
+            return None, f"{type(exc).__name__}: {exc}"
+        return 200 if status is None else status, None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client used for URL deliveries."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()

@@ -1,0 +1,38 @@
+"""The transport stack: small `httpx.AsyncBaseTransport` layers, each wrapping the next.
+
+`build_stack` composes them (its docstring draws the order); each layer can also be
+used alone. Per-request settings travel in ``request.extensions``; see `extensions`.
+"""
+
+from lean_async.transport import extensions
+from lean_async.transport._budget import RetryBudget
+from lean_async.transport._headers import parse_retry_after
+from lean_async.transport._policy import (
+    DeadlineExceeded,
+    RetryDetails,
+    RetryPolicy,
+    is_testing,
+    set_testing,
+)
+from lean_async.transport.auth import AuthTransport
+from lean_async.transport.errors import ErrorsTransport
+from lean_async.transport.idempotency import IDEMPOTENCY_HEADER, IdempotencyTransport
+from lean_async.transport.retry import RetryTransport
+from lean_async.transport.stack import build_stack
+
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "AuthTransport",
+    "DeadlineExceeded",
+    "ErrorsTransport",
+    "IdempotencyTransport",
+    "RetryBudget",
+    "RetryDetails",
+    "RetryPolicy",
+    "RetryTransport",
+    "build_stack",
+    "extensions",
+    "is_testing",
+    "parse_retry_after",
+    "set_testing",
+]

@@ -1,0 +1,52 @@
+"""The idempotency layer: every POST carries an ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from lean_async.transport.extensions import IDEMPOTENCY_KEY
+
+__all__ = ["IDEMPOTENCY_HEADER", "IdempotencyTransport"]
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class IdempotencyTransport(httpx.AsyncBaseTransport):
+    """Gives every POST without an ``Idempotency-Key`` header a fresh uuid4 key.
+
+    A key the caller set is kept. The key is also recorded in
+    ``request.extensions[IDEMPOTENCY_KEY]``. This layer sits above the retry layer, so
+    every attempt of one call carries the same key and the API acts at most once.
+
+    Args:
+        inner: the transport that sends the request (normally the retry layer).
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    def __repr__(self) -> str:
+        return f"IdempotencyTransport({self._inner!r})"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Make sure a POST carries an Idempotency-Key, then send it.
+
+        Args:
+            request: the request to send.
+
+        Returns:
+            The inner transport's response.
+        """
+        if request.method == "POST":
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            if not key:
+                key = str(uuid.uuid4())
+                request.headers[IDEMPOTENCY_HEADER] = key
+            request.extensions[IDEMPOTENCY_KEY] = key
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close the inner transport."""
+        await self._inner.aclose()

@@ -1,0 +1,212 @@
+"""`handle_delivery`: verify -> parse -> claim -> handler -> complete, or release.
+
+Every integration (FastAPI, aiohttp, a sandbox listener, your own) goes through this
+one function and answers with the status it decides:
+
+===========  ======  ==========================================================
+outcome      status  meaning
+===========  ======  ==========================================================
+processed    200     the handler ran and returned
+duplicate    200     processed earlier: the handler is not called again
+in_progress  409     another delivery of the event is running its handler now;
+                     a non-2xx makes Lean retry later, when the first delivery
+                     has either completed (-> duplicate) or failed (-> runs)
+rejected     401     missing, malformed or wrong signature
+rejected     413     body larger than ``max_body_bytes`` (checked before hashing)
+rejected     400     body not JSON, or not the shape of a Lean event
+failed       500     the handler raised: the claim is released, so Lean's retry
+                     runs the handler again
+===========  ======  ==========================================================
+
+If marking the event complete fails after the handler succeeded (say Redis blipped),
+the answer is still 200: the handler did its work, and a 5xx would only make Lean
+retry into a handler that may run again once the lease expires.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Final
+
+import attrs
+
+from lean_async.errors import WebhookVerificationError
+from lean_async.models import WebhookEvent
+from lean_async.webhooks._dedup import ClaimStatus, DedupStore
+from lean_async.webhooks._parse import parse
+from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES
+
+__all__ = [
+    "DeliveryOutcome",
+    "DeliveryResult",
+    "WebhookHandler",
+    "handle_delivery",
+    "rejected",
+    "too_large",
+]
+
+logger = logging.getLogger("lean_async.webhooks")
+
+WebhookHandler = Callable[[WebhookEvent], Awaitable[object]]
+"""Your code: an async function taking the verified event; its return value is ignored."""
+
+_REJECTION_STATUS: Final[Mapping[str, int]] = {
+    "missing_signature": 401,
+    "malformed_signature": 401,
+    "signature_mismatch": 401,
+    "payload_too_large": 413,
+    "invalid_json": 400,
+    "invalid_shape": 400,
+}
+
+
+class DeliveryOutcome(enum.StrEnum):
+    """What `handle_delivery` did with one delivery."""
+
+    PROCESSED = "processed"
+    """The handler ran and returned (200)."""
+    DUPLICATE = "duplicate"
+    """Processed earlier; the handler was not called (200)."""
+    IN_PROGRESS = "in_progress"
+    """Another delivery of the event is running the handler (409: Lean retries)."""
+    REJECTED = "rejected"
+    """Failed verification or parsing (401, 400 or 413)."""
+    FAILED = "failed"
+    """The handler raised; the event was released for Lean's retry (500)."""
+
+
+@attrs.frozen(kw_only=True)
+class DeliveryResult:
+    """The outcome of one delivery and the HTTP status to answer Lean with.
+
+    Attributes:
+        status_code: 200, 400, 401, 409, 413 or 500 (see the module docs).
+        outcome: what happened.
+        event: the parsed event, unless the delivery was rejected.
+        reason: the `WebhookVerificationError.reason` of a rejection.
+        error: the rejection error, or the exception the handler raised.
+    """
+
+    status_code: int
+    outcome: DeliveryOutcome
+    event: WebhookEvent | None = None
+    reason: str | None = None
+    error: BaseException | None = attrs.field(default=None, repr=False)
+
+    @property
+    def body(self) -> dict[str, str]:
+        """The small JSON object to answer with, e.g. ``{"status": "duplicate", ...}``.
+
+        Returns:
+            ``status`` (the outcome), and ``event_id`` and ``reason`` when known.
+        """
+        body = {"status": self.outcome.value}
+        if self.event is not None:
+            body["event_id"] = self.event.id
+        if self.reason is not None:
+            body["reason"] = self.reason
+        return body
+
+
+def rejected(exc: WebhookVerificationError) -> DeliveryResult:
+    """Return the result that answers a delivery rejected with *exc*.
+
+    Args:
+        exc: the verification or parsing failure.
+
+    Returns:
+        A REJECTED result with the status for ``exc.reason`` (401, 400 or 413).
+    """
+    logger.info("rejected webhook delivery: %s", exc.reason)
+    status = _REJECTION_STATUS.get(exc.reason, 400)
+    return DeliveryResult(
+        status_code=status, outcome=DeliveryOutcome.REJECTED, reason=exc.reason, error=exc
+    )
+
+
+def too_large(max_body_bytes: int) -> DeliveryResult:
+    """Return the 413 result for a body announced or read beyond *max_body_bytes*.
+
+    Args:
+        max_body_bytes: the limit that was exceeded.
+
+    Returns:
+        A REJECTED result with status 413 and reason ``payload_too_large``.
+    """
+    return rejected(
+        WebhookVerificationError(
+            f"webhook body is larger than {max_body_bytes} bytes", reason="payload_too_large"
+        )
+    )
+
+
+async def _release(store: DedupStore, event_id: str, token: str) -> None:
+    try:
+        await store.release(event_id, token)
+    except Exception:  # the lease expires on its own; the handler's error matters more
+        logger.exception("could not release webhook event %s; its lease will expire", event_id)
+
+
+async def handle_delivery(
+    payload: bytes,
+    headers: Mapping[str, str],
+    *,
+    api_key: str | Sequence[str],
+    handler: WebhookHandler,
+    store: DedupStore,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> DeliveryResult:
+    """Verify, parse and de-duplicate one delivery, and run *handler* at most once.
+
+    Args:
+        payload: the raw request body (read at most ``max_body_bytes + 1`` bytes of it).
+        headers: the request headers (any case-insensitive or plain mapping).
+        api_key: your API key, or several during a rotation.
+        handler: ``async def handler(event: WebhookEvent) -> None``.
+        store: the `DedupStore` shared by every receiver of these webhooks.
+        max_body_bytes: the largest body accepted.
+
+    Returns:
+        The `DeliveryResult`; answer Lean with its ``status_code``.
+
+    Raises:
+        TypeError: *payload* is not bytes, or *api_key* is not str(s).
+        ValueError: *api_key* is empty or an empty list.
+        Exception: whatever ``store.claim`` raises (the store is unreachable); the
+            framework's 500 then makes Lean retry.
+    """
+    try:
+        event = parse(payload, headers, api_key, max_body_bytes=max_body_bytes)
+    except WebhookVerificationError as exc:
+        return rejected(exc)
+
+    token = uuid.uuid4().hex
+    claim = await store.claim(event.id, token)
+    if claim is ClaimStatus.DONE:
+        logger.debug("webhook event %s already processed", event.id)
+        return DeliveryResult(status_code=200, outcome=DeliveryOutcome.DUPLICATE, event=event)
+    if claim is ClaimStatus.IN_PROGRESS:
+        logger.debug("webhook event %s is being processed by another delivery", event.id)
+        return DeliveryResult(status_code=409, outcome=DeliveryOutcome.IN_PROGRESS, event=event)
+
+    try:
+        await handler(event)
+    except Exception as exc:
+        logger.exception("webhook handler failed for event %s; released for a retry", event.id)
+        await _release(store, event.id, token)
+        return DeliveryResult(
+            status_code=500, outcome=DeliveryOutcome.FAILED, event=event, error=exc
+        )
+    except BaseException:  # cancelled: nothing completed, let a retry run it
+        await _release(store, event.id, token)
+        raise
+
+    try:
+        await store.complete(event.id, token)
+    except Exception:
+        logger.exception("webhook event %s processed but not recorded as done", event.id)
+    logger.debug("webhook event %s processed", event.id)
+    return DeliveryResult(status_code=200, outcome=DeliveryOutcome.PROCESSED, event=event)

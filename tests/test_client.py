@@ -1,0 +1,273 @@
+"""LeanClient: configuration, safety checks, with_options, lifecycle, logging."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+
+import lean_async
+from lean_async import (
+    APIConnectionError,
+    Environment,
+    LeanClient,
+    LeanError,
+    ServiceUnavailableError,
+)
+from lean_async.testing import set_testing
+
+KEY = "sk_live_do_not_leak_9c1e"
+SANDBOX = "https://app.staging.withlean.com/api"
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> Iterator[None]:
+    """Retry without waiting."""
+    set_testing(True)
+    yield
+    set_testing(False)
+
+
+async def test_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LEAN_API_KEY and LEAN_ENVIRONMENT fill in what the caller left out."""
+    monkeypatch.setenv("LEAN_API_KEY", KEY)
+    monkeypatch.setenv("LEAN_ENVIRONMENT", "production")
+    async with LeanClient() as lean:
+        assert lean.environment is Environment.PRODUCTION
+        assert lean.base_url == "https://app.withlean.com/api/"
+
+
+async def test_sandbox_is_the_default_environment() -> None:
+    """Without any setting the client talks to the sandbox's documented host."""
+    async with LeanClient(api_key=KEY) as lean:
+        assert lean.environment is Environment.SANDBOX
+        assert lean.base_url == SANDBOX + "/"
+
+
+async def test_base_url_env_and_production_inference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LEAN_BASE_URL is used, and the production URL implies the production environment."""
+    monkeypatch.setenv("LEAN_BASE_URL", "https://app.withlean.com/api/")
+    async with LeanClient(api_key=KEY) as lean:
+        assert lean.environment is Environment.PRODUCTION
+
+
+def test_missing_key_is_a_clear_error() -> None:
+    """No key anywhere raises LeanError naming LEAN_API_KEY."""
+    with pytest.raises(LeanError, match="LEAN_API_KEY"):
+        LeanClient()
+
+
+def test_unknown_environment() -> None:
+    """An unknown environment name is refused with the valid choices."""
+    with pytest.raises(LeanError, match="'sandbox'"):
+        LeanClient(api_key=KEY, environment="staging")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://app.withlean.com/api", "http://10.0.0.5/api", "ftp://x/api", "https://u:p@host/api"],
+)
+def test_unsafe_base_urls_are_refused(url: str) -> None:
+    """Plain http to a remote host, non-http schemes and URLs with credentials are refused."""
+    with pytest.raises(LeanError):
+        LeanClient(api_key=KEY, base_url=url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/api", "http://localhost/api", "http://[::1]:9/api"]
+)
+async def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    """A local sandbox over plain http is fine."""
+    async with LeanClient(api_key=KEY, base_url=url) as lean:
+        assert lean.base_url.startswith("http://")
+
+
+def test_http_client_and_transport_are_exclusive() -> None:
+    """Passing both http_client= and transport= is a usage error."""
+    with pytest.raises(LeanError, match="not both"):
+        LeanClient(
+            api_key=KEY, http_client=httpx.AsyncClient(), transport=httpx.MockTransport(print)
+        )
+
+
+@pytest.mark.parametrize("bad", [-1, True, 1.5])
+def test_max_retries_must_be_a_non_negative_int(bad: object) -> None:
+    """max_retries rejects negatives, bools and floats."""
+    with pytest.raises(LeanError, match="max_retries"):
+        LeanClient(api_key=KEY, max_retries=bad)  # type: ignore[arg-type]
+
+
+async def test_key_never_in_repr_or_errors() -> None:
+    """Neither the client's repr nor an API error's text contains the key."""
+    transport = httpx.MockTransport(lambda r: httpx.Response(503, json={"message": "down"}))
+    async with LeanClient(api_key=KEY, transport=transport, max_retries=0) as lean:
+        assert KEY not in repr(lean)
+        with pytest.raises(ServiceUnavailableError) as info:
+            await lean.gigs.list()
+    assert KEY not in str(info.value)
+    assert KEY not in repr(info.value)
+
+
+async def test_transport_replaces_only_the_base() -> None:
+    """With transport=, auth, idempotency and retry still apply."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(503)
+        return httpx.Response(200, json=[])
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        assert await lean.gigs.list() == []
+    assert len(seen) == 2
+    assert seen[0].headers["authorization"].startswith("Basic ")
+
+
+async def test_http_client_is_used_and_left_open() -> None:
+    """A caller's httpx client carries the requests and stays open after aclose()."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json=[])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as own:
+        async with LeanClient(api_key=KEY, http_client=own) as lean:
+            assert await lean.special_payments.list() == []
+        assert not own.is_closed
+    assert calls[0].url == SANDBOX + "/specialpayment"
+    assert calls[0].headers["authorization"].startswith("Basic ")
+
+
+async def test_with_options_shares_the_pool_and_changes_settings() -> None:
+    """with_options copies share one pool; their settings reach the requests."""
+    attempts = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        return httpx.Response(503)
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        fast = lean.with_options(timeout=5.0, max_retries=0, deadline=30.0)
+        assert fast._pool is lean._pool
+        assert (fast.timeout, fast.max_retries, fast.deadline) == (5.0, 0, 30.0)
+        assert lean.max_retries == 3
+        assert fast.gigs is not lean.gigs
+        with pytest.raises(ServiceUnavailableError):
+            await fast.gigs.list()
+        assert attempts == 1
+        await fast.aclose()
+        assert not lean._pool.closed
+    assert lean._pool.closed
+
+
+async def test_pool_keeps_idle_connections() -> None:
+    """The default pool keeps as many idle connections as it may open."""
+    async with LeanClient(api_key=KEY, max_connections=7) as lean:
+        transport = lean._pool.http._transport
+        base = transport
+        while hasattr(base, "_inner"):
+            base = base._inner
+        pool = base._pool  # type: ignore[attr-defined]
+        assert pool._max_connections == 7
+        assert pool._max_keepalive_connections == 7
+
+
+async def test_closed_client_refuses_calls() -> None:
+    """A call on a closed client raises LeanError; closing twice is harmless."""
+    lean = LeanClient(api_key=KEY)
+    await lean.aclose()
+    await lean.aclose()
+    with pytest.raises(LeanError, match="closed"):
+        await lean.gigs.list()
+
+
+def test_unclosed_client_warns_without_cleanup() -> None:
+    """Dropping an open client emits ResourceWarning and schedules nothing."""
+
+    def drop_an_open_client() -> None:
+        LeanClient(api_key=KEY)
+        gc.collect()
+
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        drop_an_open_client()
+
+
+async def test_debug_logging_redacts_the_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """LEAN_LOG=debug logs each call and the retries, never the key or Authorization."""
+    monkeypatch.setenv("LEAN_LOG", "debug")
+    logger = logging.getLogger("lean_async")
+    previous = logger.level
+    try:
+        with respx.mock(base_url=SANDBOX) as router:
+            router.get("/gig").mock(
+                side_effect=[httpx.ConnectError("boom"), httpx.Response(200, json=[])]
+            )
+            async with LeanClient(api_key=KEY) as lean:
+                assert logger.isEnabledFor(logging.DEBUG)
+                with caplog.at_level(logging.DEBUG, logger="lean_async"):
+                    await lean.gigs.list()
+        text = "\n".join(r.getMessage() for r in caplog.records)
+        assert "/gig" in text
+        assert KEY not in text
+        assert "Basic" not in text
+    finally:
+        logger.setLevel(previous)
+
+
+async def test_connection_failure_is_an_api_connection_error() -> None:
+    """A refused connection after all retries raises APIConnectionError with attempts."""
+    transport = httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("no")))
+    async with LeanClient(api_key=KEY, transport=transport, max_retries=2) as lean:
+        with pytest.raises(APIConnectionError) as info:
+            await lean.gigs.get("g1")
+    assert info.value.attempts == 3
+    assert info.value.url == SANDBOX + "/gig/g1"
+
+
+def test_public_names_are_pinned() -> None:
+    """The top-level surface is exactly what DESIGN.md names (plus Environment)."""
+    assert lean_async.__all__ == sorted(lean_async.__all__, key=str)
+    expected = {
+        "LeanClient",
+        "Customer",
+        "Application",
+        "Gig",
+        "SpecialPayment",
+        "WebhookEvent",
+        "CustomerStatus",
+        "ApplicationStatus",
+        "PaymentStatus",
+        "SpecialPaymentType",
+        "EventType",
+        "Environment",
+        "__version__",
+        "LeanError",
+        "ValidationError",
+        "SandboxOnlyError",
+        "WebhookVerificationError",
+        "APIError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "APIResponseValidationError",
+        "APIStatusError",
+        "BadRequestError",
+        "AuthenticationError",
+        "PermissionDeniedError",
+        "NotFoundError",
+        "ConflictError",
+        "RateLimitError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+    }
+    assert set(lean_async.__all__) == expected
+    for name in expected:
+        assert getattr(lean_async, name) is not None

@@ -1,0 +1,95 @@
+"""Tests for the auth layer, and that the API key never leaks."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import httpx
+import pytest
+
+from lean_async._config import Secret
+from lean_async.errors import APIConnectionError, APIStatusError
+from lean_async.transport import AuthTransport, RetryPolicy, build_stack
+from lean_async.transport import extensions as ext
+from tests.transport.helpers import Server, Sleep
+
+KEY = "sk_live_SUPERSECRET_1234"
+ENCODED = base64.b64encode(f"{KEY}:".encode()).decode()
+
+
+async def test_sets_exact_basic_header() -> None:
+    """The header is Basic base64(key + ':'), the key as username and no password."""
+    server = Server(200)
+    async with httpx.AsyncClient(transport=AuthTransport(server.transport(), Secret(KEY))) as c:
+        await c.get("https://api.example/gig")
+    assert server.seen[0].headers["authorization"] == f"Basic {ENCODED}"
+    assert base64.b64decode(ENCODED) == b"sk_live_SUPERSECRET_1234:"
+
+
+async def test_replaces_a_callers_authorization_header() -> None:
+    """A caller's Authorization header is replaced by the client's key."""
+    server = Server(200)
+    transport = AuthTransport(server.transport(), Secret(KEY))
+    request = httpx.Request("GET", "https://api.example/", headers={"Authorization": "Bearer x"})
+    await transport.handle_async_request(request)
+    assert server.seen[0].headers["authorization"] == f"Basic {ENCODED}"
+
+
+async def test_non_ascii_key_is_utf8_encoded() -> None:
+    """A key outside ASCII is encoded as UTF-8 before base64."""
+    server = Server(200)
+    transport = AuthTransport(server.transport(), Secret("clé"))
+    await transport.handle_async_request(httpx.Request("GET", "https://api.example/"))
+    token = server.seen[0].headers["authorization"].removeprefix("Basic ")
+    assert base64.b64decode(token) == "clé:".encode()
+
+
+def test_repr_hides_the_key() -> None:
+    """Neither the key nor the encoded header appear in the layer's repr."""
+    text = repr(AuthTransport(httpx.MockTransport(Server(200)), Secret(KEY)))
+    assert text.startswith("AuthTransport(")
+    assert KEY not in text
+    assert ENCODED not in text
+
+
+async def test_aclose_closes_the_inner_transport() -> None:
+    """Closing the layer closes the transport it wraps."""
+    closed: list[bool] = []
+
+    class Inner(httpx.AsyncBaseTransport):
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    await AuthTransport(Inner(), Secret(KEY)).aclose()
+    assert closed == [True]
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
+async def test_key_never_in_logs_reprs_or_errors(
+    caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    """Through retries, failures and errors, no log line, repr or message holds the key."""
+    caplog.set_level(level)
+    server = Server(503, 200, httpx.ConnectError, 401)
+    stack = build_stack(
+        server.transport(), api_key=Secret(KEY), policy=RetryPolicy(sleep=Sleep()), budget=None
+    )
+    texts = [repr(stack)]
+    async with httpx.AsyncClient(transport=stack) as client:
+        texts.append(repr(await client.get("https://api.example/gig")))
+        request = client.build_request(
+            "POST", "https://api.example/specialpayment", json={}, extensions={ext.MAX_RETRIES: 0}
+        )
+        with pytest.raises(APIConnectionError) as connect_failure:
+            await client.send(request)
+        with pytest.raises(APIStatusError) as unauthorised:
+            await client.get("https://api.example/customer/1")
+    for exc in (connect_failure.value, unauthorised.value):
+        texts += [str(exc), repr(exc), str(exc.__cause__), repr(exc.__dict__)]
+    texts.append(repr(unauthorised.value.response.request.headers))
+    texts.append(caplog.text)
+    assert caplog.records
+    for text in texts:
+        assert KEY not in text
+        assert ENCODED not in text

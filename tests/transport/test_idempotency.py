@@ -1,0 +1,95 @@
+"""Tests for the idempotency layer."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from lean_async.transport import IdempotencyTransport, RetryPolicy, RetryTransport
+from lean_async.transport import extensions as ext
+from tests.transport.helpers import Server, Sleep, build
+
+
+async def test_post_gets_a_uuid4_key() -> None:
+    """A POST without a key gets a fresh uuid4, also recorded in the extensions."""
+    server = Server(200)
+    request = build("POST")
+    await IdempotencyTransport(server.transport()).handle_async_request(request)
+    key = server.seen[0].headers["idempotency-key"]
+    assert uuid.UUID(key).version == 4
+    assert request.extensions[ext.IDEMPOTENCY_KEY] == key
+    assert ext.get_idempotency_key(request) == key
+
+
+async def test_each_post_gets_its_own_key() -> None:
+    """Two logical calls never share a generated key."""
+    server = Server(200)
+    transport = IdempotencyTransport(server.transport())
+    await transport.handle_async_request(build("POST"))
+    await transport.handle_async_request(build("POST"))
+    assert server.seen[0].headers["idempotency-key"] != server.seen[1].headers["idempotency-key"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_other_methods_get_no_key(method: str) -> None:
+    """Only POSTs are given a key."""
+    server = Server(200)
+    request = build(method)
+    await IdempotencyTransport(server.transport()).handle_async_request(request)
+    assert "idempotency-key" not in server.seen[0].headers
+    assert ext.IDEMPOTENCY_KEY not in request.extensions
+
+
+async def test_callers_key_is_kept() -> None:
+    """A key the caller set is sent unchanged and recorded."""
+    server = Server(200)
+    request = build("POST")
+    request.headers["Idempotency-Key"] = "payout-2024-06-01-w42"
+    await IdempotencyTransport(server.transport()).handle_async_request(request)
+    assert server.seen[0].headers["idempotency-key"] == "payout-2024-06-01-w42"
+    assert request.extensions[ext.IDEMPOTENCY_KEY] == "payout-2024-06-01-w42"
+
+
+async def test_empty_key_is_replaced() -> None:
+    """An empty key header is treated as absent."""
+    server = Server(200)
+    request = build("POST")
+    request.headers["Idempotency-Key"] = ""
+    await IdempotencyTransport(server.transport()).handle_async_request(request)
+    assert uuid.UUID(server.seen[0].headers["idempotency-key"])
+
+
+@pytest.mark.parametrize("failure", [503, httpx.ConnectError, httpx.ReadTimeout])
+async def test_same_key_on_every_retry_attempt(failure: int | type[httpx.TransportError]) -> None:
+    """Above the retry layer, every attempt of one call carries the same key."""
+    server = Server(failure, failure, 201)
+    transport = IdempotencyTransport(RetryTransport(server.transport(), RetryPolicy(sleep=Sleep())))
+    async with httpx.AsyncClient(transport=transport) as client:
+        request = client.build_request(
+            "POST",
+            "https://api.example/specialpayment",
+            json={},
+            extensions={ext.REPLAY_SAFE: True},
+        )
+        response = await client.send(request)
+    assert response.status_code == 201
+    keys = {seen.headers["idempotency-key"] for seen in server.seen}
+    assert server.attempts == 3
+    assert len(keys) == 1
+    assert keys == {ext.get_idempotency_key(response.request)}
+
+
+async def test_repr_and_aclose() -> None:
+    """The repr names the layer and closing it closes the inner transport."""
+    closed: list[bool] = []
+
+    class Inner(httpx.AsyncBaseTransport):
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    transport = IdempotencyTransport(Inner())
+    assert repr(transport).startswith("IdempotencyTransport(")
+    await transport.aclose()
+    assert closed == [True]

@@ -1,0 +1,220 @@
+"""`parse`: verified bodies become typed `WebhookEvent`s; bad ones are rejected with paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+from starlette.datastructures import Headers
+
+from lean_async._convert import unstructure
+from lean_async.errors import WebhookVerificationError
+from lean_async.models import Customer, EventType, Gig, SpecialPayment
+from lean_async.webhooks import SIGNATURE_HEADER, parse, sign
+from tests.webhooks._support import (
+    API_KEY,
+    CUSTOMER,
+    GIG,
+    OLD_KEY,
+    SPECIAL_PAYMENT,
+    encode,
+    event_body,
+    signed,
+)
+
+
+def rejection(body: Any) -> WebhookVerificationError:
+    """Sign *body* (JSON value or raw bytes), parse it, and return the rejection."""
+    payload, headers = signed(body)
+    with pytest.raises(WebhookVerificationError) as info:
+        parse(payload, headers, API_KEY)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "expected"),
+    [
+        ("customer.active", CUSTOMER, EventType.CUSTOMER_ACTIVE),
+        ("customer.inactive", CUSTOMER, EventType.CUSTOMER_INACTIVE),
+        ("gig.completed", GIG, EventType.GIG_COMPLETED),
+        ("gig.failed", GIG, EventType.GIG_FAILED),
+        ("specialpayment.completed", SPECIAL_PAYMENT, EventType.SPECIALPAYMENT_COMPLETED),
+        ("specialpayment.failed", SPECIAL_PAYMENT, EventType.SPECIALPAYMENT_FAILED),
+    ],
+)
+def test_known_events_carry_their_typed_object(
+    event: str, data: Customer | Gig | SpecialPayment, expected: EventType
+) -> None:
+    """Each known event type becomes its EventType with data structured into its model."""
+    body = event_body(event, unstructure(data))
+    event_obj = parse(*signed(body), API_KEY)
+    assert event_obj.type is expected
+    assert event_obj.data == data
+    assert event_obj.id == "evt_1"
+    assert event_obj.created_at == dt.datetime(2024, 1, 1, 11, tzinfo=dt.UTC)
+    assert event_obj.raw == body
+
+
+def test_event_type_is_case_insensitive_and_type_is_an_alias() -> None:
+    """ "GIG.COMPLETED" is the known type, and a body using "type" for "event" parses."""
+    body = event_body("GIG.COMPLETED")
+    assert parse(*signed(body), API_KEY).type is EventType.GIG_COMPLETED
+    body = {"type": "gig.failed", "data": unstructure(GIG)}
+    assert parse(*signed(body), API_KEY).type is EventType.GIG_FAILED
+    body = {"event": None, "type": "gig.failed", "data": unstructure(GIG)}
+    assert parse(*signed(body), API_KEY).type is EventType.GIG_FAILED
+
+
+def test_unknown_event_types_are_kept_with_raw_data() -> None:
+    """A type the SDK does not know keeps its string and its data mapping."""
+    event = parse(*signed(event_body("invoice.created", {"amount": 1})), API_KEY)
+    assert event.type == "invoice.created"
+    assert not isinstance(event.type, EventType)
+    assert event.data == {"amount": 1}
+
+
+def test_unknown_event_without_data_has_empty_data() -> None:
+    """An unknown event with no data gets an empty mapping."""
+    body = {"event": "ping"}
+    assert parse(*signed(body), API_KEY).data == {}
+
+
+def test_unknown_event_with_non_object_data_is_invalid_shape() -> None:
+    """Unknown events still need an object (or nothing) as data."""
+    error = rejection({"event": "ping", "data": [1, 2]})
+    assert error.reason == "invalid_shape"
+    assert "@ $.data" in str(error)
+
+
+def test_extra_fields_are_ignored() -> None:
+    """New fields in the body or in the data do not break parsing."""
+    data = {**unstructure(GIG), "brandNewField": True}
+    body = {**event_body("gig.completed", data), "deliveryAttempt": 2}
+    assert parse(*signed(body), API_KEY).data == GIG
+
+
+@pytest.mark.parametrize("event_id", [None, "", 42])
+def test_id_falls_back_to_the_sha256_of_the_payload(event_id: Any) -> None:
+    """Without a non-empty string id, the event id is the SHA-256 hex of the raw body."""
+    body = event_body(event_id=None)
+    if event_id is not None:
+        body["id"] = event_id
+    payload, headers = signed(body)
+    assert parse(payload, headers, API_KEY).id == hashlib.sha256(payload).hexdigest()
+
+
+def test_missing_created_at_is_none_and_naive_is_utc() -> None:
+    """createdAt may be absent (None); one without an offset is read as UTC."""
+    assert parse(*signed(event_body(created_at=None)), API_KEY).created_at is None
+    event = parse(*signed(event_body(created_at="2024-02-03T04:05:06")), API_KEY)
+    assert event.created_at == dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("created_at", ["yesterday", 1700000000, ["2024"]])
+def test_bad_created_at_is_invalid_shape(created_at: Any) -> None:
+    """A createdAt that is not an ISO timestamp string is invalid_shape at $.createdAt."""
+    body = {**event_body(created_at=None), "createdAt": created_at}
+    error = rejection(body)
+    assert error.reason == "invalid_shape"
+    assert "@ $.createdAt" in str(error)
+
+
+@pytest.mark.parametrize(
+    "payload", [b"", b"not json", b"\xff\xfe{}", b'{"a": ', b"[" * 100_000, b"1" * 5000]
+)
+def test_bodies_that_are_not_utf8_json_are_invalid_json(payload: bytes) -> None:
+    """Empty, non-JSON, non-UTF-8, absurdly nested or huge-number bodies are invalid_json."""
+    assert rejection(payload).reason == "invalid_json"
+
+
+@pytest.mark.parametrize("body", [[], "gig.completed", 3, None])
+def test_json_that_is_not_an_object_is_invalid_shape(body: Any) -> None:
+    """A JSON array, string, number or null is invalid_shape at $."""
+    error = rejection(body)
+    assert error.reason == "invalid_shape"
+    assert str(error).endswith("@ $")
+
+
+@pytest.mark.parametrize("body", [{"data": {}}, {"event": ""}, {"event": 5}, {"type": None}])
+def test_missing_event_type_is_invalid_shape(body: dict[str, Any]) -> None:
+    """A body without a non-empty string event type is invalid_shape."""
+    error = rejection(body)
+    assert error.reason == "invalid_shape"
+    assert "@ $.event" in str(error) or "@ $.type" in str(error)
+
+
+@pytest.mark.parametrize("data", [None, [], "gig", 7])
+def test_known_event_without_object_data_is_invalid_shape(data: Any) -> None:
+    """A known event needs its object in data."""
+    body = {"event": "gig.completed", "data": data}
+    error = rejection(body)
+    assert error.reason == "invalid_shape"
+    assert "needs a Gig object" in str(error)
+    assert str(error).endswith("@ $.data")
+
+
+def test_known_event_with_a_bad_field_names_its_path() -> None:
+    """A field of the wrong shape is reported at its camelCase path under $.data."""
+    data = {**unstructure(GIG), "totalAmount": "fifteen"}
+    error = rejection(event_body("gig.completed", data))
+    assert error.reason == "invalid_shape"
+    assert "@ $.data.totalAmount" in str(error)
+
+
+def test_known_event_with_a_missing_field_names_its_path() -> None:
+    """A missing required field is reported under $.data."""
+    data = unstructure(CUSTOMER)
+    del data["partnerUserId"]
+    error = rejection(event_body("customer.active", data))
+    assert error.reason == "invalid_shape"
+    assert "$.data" in str(error)
+    assert "Customer" in str(error)
+
+
+@pytest.mark.parametrize(
+    "make_headers",
+    [
+        lambda sig: {"X-LEAN-SIGNATURE": sig},
+        lambda sig: {"x-lean-signature": sig},
+        lambda sig: Headers({"X-Lean-Signature": sig}),
+        lambda sig: CIMultiDict({"X-Lean-Signature": sig}),
+        lambda sig: CIMultiDictProxy(CIMultiDict({"x-LEAN-signature": sig})),
+    ],
+    ids=["dict-upper", "dict-lower", "starlette", "cimultidict", "cimultidictproxy"],
+)
+def test_signature_header_is_found_in_any_mapping_and_case(make_headers: Any) -> None:
+    """Plain dicts, starlette Headers and aiohttp's multidicts all work, in any case."""
+    payload = encode(event_body())
+    assert parse(payload, make_headers(sign(payload, API_KEY)), API_KEY).id == "evt_1"
+
+
+def test_parse_without_signature_header_is_missing_signature() -> None:
+    """Headers without x-lean-signature are missing_signature."""
+    with pytest.raises(WebhookVerificationError) as info:
+        parse(encode(event_body()), {"Content-Type": "application/json"}, API_KEY)
+    assert info.value.reason == "missing_signature"
+
+
+def test_parse_accepts_rotated_keys() -> None:
+    """parse takes the same rotation list as verify."""
+    payload, headers = signed(event_body(), OLD_KEY)
+    assert parse(payload, headers, [API_KEY, OLD_KEY]).type is EventType.GIG_COMPLETED
+
+
+def test_parse_custom_size_limit() -> None:
+    """max_body_bytes lowers the limit; the body at the limit is fine."""
+    payload, headers = signed(event_body())
+    parse(payload, headers, API_KEY, max_body_bytes=len(payload))
+    with pytest.raises(WebhookVerificationError) as info:
+        parse(payload, headers, API_KEY, max_body_bytes=len(payload) - 1)
+    assert info.value.reason == "payload_too_large"
+
+
+def test_parse_checks_signature_before_json() -> None:
+    """An unsigned garbage body is a signature problem, not a JSON one."""
+    with pytest.raises(WebhookVerificationError) as info:
+        parse(b"garbage", {SIGNATURE_HEADER: sign(b"other", API_KEY)}, API_KEY)
+    assert info.value.reason == "signature_mismatch"
