@@ -22,7 +22,6 @@ import httpx
 import tenacity as _t
 
 from lean_async.transport._budget import RetryBudget
-from lean_async.transport._headers import parse_retry_after
 from lean_async.transport._policy import (
     DeadlineExceeded,
     RetryDetails,
@@ -41,7 +40,6 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "is_testing",
-    "parse_retry_after",
     "set_testing",
 ]
 

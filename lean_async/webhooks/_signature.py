@@ -107,7 +107,7 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def check_size(payload: bytes, max_body_bytes: int | None) -> None:
+def check_size(payload: bytes | bytearray | memoryview, max_body_bytes: int | None) -> None:
     """Reject *payload* when it is longer than *max_body_bytes* (None: no limit).
 
     Args:
@@ -179,7 +179,8 @@ def verify(
 
     Args:
         payload: the raw request body, exactly as received (not re-encoded JSON).
-        signature: the ``x-lean-signature`` header value, or None when absent.
+        signature: the ``x-lean-signature`` header value (str, or ASCII bytes), or
+            None when absent.
         api_key: your API key, or a sequence of keys any of which may have signed.
         max_body_bytes: reject longer bodies before hashing them (None: no limit).
 
@@ -196,8 +197,8 @@ def verify(
             f"payload must be the raw body bytes, not {type(payload).__name__} "
             "(re-encoding decoded JSON changes the bytes and breaks the signature)"
         )
+    check_size(payload, max_body_bytes)  # before copying or hashing anything
     payload = bytes(payload)
-    check_size(payload, max_body_bytes)
     given = _decode_signature(signature)
     matched = False
     for key in keys:
