@@ -64,14 +64,12 @@ class Resource:
         return client.parse(response, cls)
 
 
-def _matches(sent: Mapping[str, Any], existing: Any) -> bool:
+def _matches(sent: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
     """Return whether the object the API holds agrees with every field that was sent.
 
     Fields the API does not echo back (the reference's gig has no partnerUserId) cannot
     disagree and are skipped.
     """
-    if not isinstance(existing, Mapping):
-        return False
     return all(
         _normalise(key, existing[key]) == _normalise(key, value)
         for key, value in sent.items()
