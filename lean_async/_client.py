@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any, Self, TypeVar
 
-import attrs
 import httpx
 
 from lean_async import _config, _logging
@@ -51,12 +50,14 @@ class _CallerClientTransport(httpx.AsyncBaseTransport):
         """Leave the caller's client open: its owner closes it."""
 
 
-@attrs.define(slots=True)
 class _Pool:
     """What every `with_options` copy of one client shares: the stack and its pool."""
 
-    http: httpx.AsyncClient
-    closed: bool = False
+    __slots__ = ("closed", "http")
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.closed = False
 
 
 class LeanClient:

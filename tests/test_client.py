@@ -86,6 +86,13 @@ async def test_plain_http_to_loopback_is_allowed(url: str) -> None:
         assert lean.base_url.startswith("http://")
 
 
+def test_not_given_sentinel_has_a_readable_repr() -> None:
+    """with_options' sentinel shows as NOT_GIVEN in signatures and debuggers."""
+    from lean_async._client import NOT_GIVEN
+
+    assert repr(NOT_GIVEN) == "NOT_GIVEN"
+
+
 def test_http_client_and_transport_are_exclusive() -> None:
     """Passing both http_client= and transport= is a usage error."""
     with pytest.raises(LeanError, match="not both"):
