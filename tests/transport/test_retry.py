@@ -355,8 +355,8 @@ async def test_budget_lets_a_drained_call_retry_after_refills() -> None:
     """With a drained budget one retry is possible again after enough successes."""
     server = Server(200)
     budget = RetryBudget(capacity=500, retry_cost=5, success_refund=1)
-    while budget.try_acquire():
-        pass
+    drained = sum(1 for _ in iter(budget.try_acquire, False))
+    assert drained == 100  # 500 tokens at 5 per retry
     transport, _ = layer(server, budget)
     for _ in range(5):
         await transport.handle_async_request(build())
