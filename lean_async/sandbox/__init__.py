@@ -29,12 +29,18 @@ from lean_async.sandbox._lifecycle import FAIL_MARKER
 from lean_async.sandbox._sandbox import DEFAULT_API_KEY, Sandbox
 from lean_async.sandbox._server import running_server, serve
 from lean_async.sandbox._transport import SandboxTransport
-from lean_async.sandbox._webhooks import Delivery, DeliveryOutcome, WebhookListener
+from lean_async.sandbox._webhooks import (
+    WEBHOOK_LOGGER,
+    Delivery,
+    DeliveryOutcome,
+    WebhookListener,
+)
 
 __all__ = [
     "DEFAULT_API_KEY",
     "FAIL_MARKER",
     "ROUTES",
+    "WEBHOOK_LOGGER",
     "Clock",
     "ConnectionReset",
     "Delivery",
