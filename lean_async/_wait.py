@@ -16,7 +16,14 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from lean_async.models import Gig, PaymentStatus, SpecialPayment
 
-__all__ = ["RealWaitClock", "WaitClock", "get_wait_clock", "is_settled", "poll_until", "set_wait_clock"]
+__all__ = [
+    "RealWaitClock",
+    "WaitClock",
+    "get_wait_clock",
+    "is_settled",
+    "poll_until",
+    "set_wait_clock",
+]
 
 T = TypeVar("T")
 

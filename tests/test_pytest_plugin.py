@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 README_EXAMPLE = Path(__file__).parent / "e2e" / "test_readme_testing_example.py"
 
 # Runs pytest as if pytest-asyncio were not installed: its import fails, its plugin is off.

@@ -76,7 +76,9 @@ class Admin:
 
     ROUTES: Final = (
         AdminRoute("GET", "/_sandbox", "List these control routes.", "_index"),
-        AdminRoute("GET", "/_sandbox/webhooks", "List the registered webhook URLs.", "_list_webhooks"),
+        AdminRoute(
+            "GET", "/_sandbox/webhooks", "List the registered webhook URLs.", "_list_webhooks"
+        ),
         AdminRoute(
             "POST",
             "/_sandbox/webhooks",
@@ -179,6 +181,7 @@ class Admin:
         except ValueError as exc:
             raise problems_error([("url", str(exc))]) from None
         return await self._list_webhooks(request, _)
+
     async def _add_fault(self, request: Request, _: str) -> Response:
         spec = self._spec(request)
         rule = self._sandbox.faults.add(

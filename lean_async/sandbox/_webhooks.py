@@ -13,8 +13,8 @@ Every attempt is logged on the ``lean_async.sandbox.webhooks`` logger: a deliver
 at INFO, a failed one at WARNING with the event type and id, the destination, the
 attempt, the status or error, and when it will be retried or that it was given up::
 
-    webhook gig.completed evt_… -> http://127.0.0.1:8000/hook: attempt 1/6 failed (status 500); retrying in 0.5 s
-    webhook gig.completed evt_… -> http://127.0.0.1:8000/hook: delivered (attempt 2/6, status 200)
+    webhook gig.completed evt_… -> http://h/hook: attempt 1/6 failed (status 500); retrying in 0.5 s
+    webhook gig.completed evt_… -> http://h/hook: delivered (attempt 2/6, status 200)
 
 Each record also carries ``lean_event_id``, ``lean_event_type``, ``lean_destination``,
 ``lean_attempt``, ``lean_max_attempts``, ``lean_status_code``, ``lean_error``,

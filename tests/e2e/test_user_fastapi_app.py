@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import httpx
 import pytest
@@ -22,6 +23,9 @@ def get_lean() -> LeanClient:
     raise NotImplementedError("overridden in tests, set up by the lifespan in production")
 
 
+Lean = Annotated[LeanClient, Depends(get_lean)]
+
+
 def create_app(webhook_key: str, received: list[WebhookEvent]) -> FastAPI:
     """The user's service: onboards a worker, pays a gig, receives Lean's webhooks."""
     app = FastAPI()
@@ -32,9 +36,7 @@ def create_app(webhook_key: str, received: list[WebhookEvent]) -> FastAPI:
     app.include_router(webhook_router(api_key=webhook_key, handler=on_event))
 
     @app.post("/workers/{worker_id}/first-gig")
-    async def onboard_and_pay(
-        worker_id: str, lean: LeanClient = Depends(get_lean)
-    ) -> dict[str, str]:
+    async def onboard_and_pay(worker_id: str, lean: Lean) -> dict[str, str]:
         await lean.customers.create(
             partner_user_id=worker_id,
             first_name="Jane",
@@ -95,7 +97,10 @@ async def test_endpoint_waiting_for_approval_runs_in_well_under_a_second(
     settled = await lean_client.gigs.wait_until_settled("uid_1_gig_1")
     elapsed = time.perf_counter() - started
     assert settled.status == "SUCCESS"
-    assert [event.type for event in received] == [EventType.CUSTOMER_ACTIVE, EventType.GIG_COMPLETED]
+    assert [event.type for event in received] == [
+        EventType.CUSTOMER_ACTIVE,
+        EventType.GIG_COMPLETED,
+    ]
     assert elapsed < 0.5, f"took {elapsed:.3f} s of wall time"
 
 
