@@ -9,6 +9,10 @@
             await http.post("/customer", json={...})
             await sandbox.advance(1.0)   # approvals, settlements, webhook deliveries
 
+Your own ASGI app (FastAPI, Starlette, ...) receives the sandbox's webhooks in-process
+with ``sandbox.forward_webhooks_to(app, path="/webhooks/lean")``; a served sandbox lists
+its control routes at ``GET /_sandbox``.
+
 Every endpoint and rule of the reference, unique keys, 24-hour idempotency keys,
 applications approved after a delay, payments settling PENDING → SUCCESS (or FAILED on
 request), signed webhooks with retries, and fault injection (`Faults`).

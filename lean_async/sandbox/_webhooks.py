@@ -74,7 +74,9 @@ class Delivery:
     Attributes:
         event_id: the event's ``id`` (``evt_...``).
         event_type: e.g. ``"gig.completed"``.
-        destination: the URL, or ``"listener:<name>"`` for an in-process listener.
+        destination: the URL, ``"asgi:<path>"`` for an app given to
+            `Sandbox.forward_webhooks_to`, or ``"listener:<name>"`` for another
+            in-process listener.
         attempt: 1 for the first try.
         status_code: the receiver's answer, or None when there was none.
         outcome: delivered, retrying or gave_up.
