@@ -281,7 +281,9 @@ async def test_every_event_type_is_delivered(api: httpx.AsyncClient, sandbox: Sa
     )
 
 
-@pytest.mark.parametrize("url", ["/webhooks/lean", "localhost:8000/hook", "mailto:a@b.c", ""])
+@pytest.mark.parametrize(
+    "url", ["/webhooks/lean", "localhost:8000/hook", "mailto:a@b.c", "", "http://[::1"]
+)
 def test_register_webhook_refuses_what_is_not_an_http_url(sandbox: Sandbox, url: str) -> None:
     """register_webhook raises ValueError, with an example, for a URL it could never POST to."""
     with pytest.raises(ValueError, match=r"e\.g\. http://127\.0\.0\.1:8000/webhooks/lean"):
