@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
 
 from lean_async import _validate
+from lean_async._wait import poll_until
 from lean_async.errors import LeanError
 from lean_async.models import Customer, CustomerStatus
 from lean_async.resources._base import Resource
@@ -82,21 +81,30 @@ class Customers(Resource):
 
         Sandbox approval takes about a minute on Lean's side (a second in the built-in
         sandbox); in production the worker finishes onboarding in the mobile app.
+        Under the ``lean_sandbox``/``lean_client`` pytest fixtures the wait follows the
+        sandbox's manual clock: each poll's sleep moves it on instead of sleeping.
+
+        Args:
+            partner_user_id: your id of the worker.
+            timeout: seconds to wait in all.
+            poll_interval: seconds between two reads of the customer.
 
         Raises:
             TimeoutError: still not ACTIVE after *timeout* seconds.
-            LeanError: the customer became INACTIVE.
+            LeanError: the customer is INACTIVE (it will not turn ACTIVE).
+            APIError: a read failed (``NotFoundError``: no such customer).
         """
-        give_up = time.monotonic() + timeout
-        while True:
+
+        async def fetch() -> Customer:
             customer = await self.get(partner_user_id)
-            if customer.status is CustomerStatus.ACTIVE:
-                return customer
             if customer.status is CustomerStatus.INACTIVE:
                 raise LeanError(f"customer {partner_user_id!r} is INACTIVE and cannot turn ACTIVE")
-            remaining = give_up - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"customer {partner_user_id!r} still {customer.status} after {timeout} s"
-                )
-            await asyncio.sleep(min(poll_interval, remaining))
+            return customer
+
+        return await poll_until(
+            fetch,
+            lambda customer: customer.status is CustomerStatus.ACTIVE,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            describe=lambda customer: f"customer {partner_user_id!r} still {customer.status}",
+        )

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from lean_async import _validate
+from lean_async._wait import is_settled, poll_until
 from lean_async.models import Gig
 from lean_async.resources._base import Resource
 
@@ -64,6 +65,27 @@ class Gigs(Resource):
         segment = _validate.path_segment("gig_id", gig_id)
         response = await self._client.request("GET", "gig/" + segment)
         return self._client.parse(response, Gig)
+
+    async def wait_until_settled(
+        self, gig_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
+    ) -> Gig:
+        """Poll a gig until its payout settles (SUCCESS or FAILED) and return it.
+
+        Meant for tests and scripts: a service learns of settlement from the
+        ``gig.completed``/``gig.failed`` webhooks. Under the ``lean_sandbox``/``lean_client``
+        pytest fixtures the wait moves the sandbox's manual clock instead of sleeping.
+
+        Raises:
+            TimeoutError: still PENDING after *timeout* seconds.
+            APIError: a read failed (``NotFoundError``: no such gig).
+        """
+        return await poll_until(
+            lambda: self.get(gig_id),
+            is_settled,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            describe=lambda gig: f"gig {gig_id!r} still {gig.status}",
+        )
 
     async def list(self) -> builtins.list[Gig]:
         """Return every gig."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from lean_async import _validate
+from lean_async._wait import is_settled, poll_until
 from lean_async.models import SpecialPayment, SpecialPaymentType
 from lean_async.resources._base import Resource
 
@@ -61,6 +62,27 @@ class SpecialPayments(Resource):
         segment = _validate.path_segment("id", id)
         response = await self._client.request("GET", "specialpayment/" + segment)
         return self._client.parse(response, SpecialPayment)
+
+    async def wait_until_settled(
+        self, id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
+    ) -> SpecialPayment:
+        """Poll a special payment until it settles (SUCCESS or FAILED) and return it.
+
+        Meant for tests and scripts: a service learns of settlement from the
+        ``specialpayment.*`` webhooks. Under the ``lean_sandbox``/``lean_client`` pytest
+        fixtures the wait moves the sandbox's manual clock instead of sleeping.
+
+        Raises:
+            TimeoutError: still PENDING after *timeout* seconds.
+            APIError: a read failed (``NotFoundError``: no such special payment).
+        """
+        return await poll_until(
+            lambda: self.get(id),
+            is_settled,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            describe=lambda payment: f"special payment {id!r} still {payment.status}",
+        )
 
     async def list(self) -> builtins.list[SpecialPayment]:
         """Return every special payment."""

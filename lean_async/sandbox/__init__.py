@@ -9,6 +9,10 @@
             await http.post("/customer", json={...})
             await sandbox.advance(1.0)   # approvals, settlements, webhook deliveries
 
+Your own ASGI app (FastAPI, Starlette, ...) receives the sandbox's webhooks in-process
+with ``sandbox.forward_webhooks_to(app, path="/webhooks/lean")``; a served sandbox lists
+its control routes at ``GET /_sandbox``.
+
 Every endpoint and rule of the reference, unique keys, 24-hour idempotency keys,
 applications approved after a delay, payments settling PENDING → SUCCESS (or FAILED on
 request), signed webhooks with retries, and fault injection (`Faults`).
@@ -29,12 +33,18 @@ from lean_async.sandbox._lifecycle import FAIL_MARKER
 from lean_async.sandbox._sandbox import DEFAULT_API_KEY, Sandbox
 from lean_async.sandbox._server import running_server, serve
 from lean_async.sandbox._transport import SandboxTransport
-from lean_async.sandbox._webhooks import Delivery, DeliveryOutcome, WebhookListener
+from lean_async.sandbox._webhooks import (
+    WEBHOOK_LOGGER,
+    Delivery,
+    DeliveryOutcome,
+    WebhookListener,
+)
 
 __all__ = [
     "DEFAULT_API_KEY",
     "FAIL_MARKER",
     "ROUTES",
+    "WEBHOOK_LOGGER",
     "Clock",
     "ConnectionReset",
     "Delivery",

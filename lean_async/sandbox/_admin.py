@@ -1,25 +1,16 @@
 """``/_sandbox/...``: the sandbox's controls over HTTP, for a server in another process.
 
-Same Basic auth as the API. Every route maps onto a public `Sandbox` method::
-
-    GET    /_sandbox/webhooks                          {"urls": [...]}
-    POST   /_sandbox/webhooks              {"url"}     register_webhook
-    POST   /_sandbox/faults                {"kind": "server_error"|"latency"|"reset"|"drop",
-                                            "route", "times", "skip", "status",
-                                            "retryAfter", "afterCommit", "seconds"}
-    DELETE /_sandbox/faults                            faults.clear
-    POST   /_sandbox/advance               {"seconds"} advance (ManualClock only, else 409)
-    POST   /_sandbox/customers/{id}/activate           activate_customer
-    POST   /_sandbox/customers/{id}/deactivate         deactivate_customer
-    POST   /_sandbox/payments/{id}/fail                fail_payment
-    POST   /_sandbox/fail-next             {"count"}   fail_next_payments
-    GET    /_sandbox/deliveries                        deliveries
+Same Basic auth as the API. Every route maps onto a public `Sandbox` method, and
+``GET /_sandbox`` lists them all (method, path, what it does, its body) as JSON; the
+table is `Admin.ROUTES` below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
 
 from lean_async._convert import format_datetime, unstructure
 from lean_async.sandbox._faults import (
@@ -56,33 +47,114 @@ def _fault(spec: Mapping[str, Any]) -> Fault:
     raise ValueError("kind must be one of server_error, latency, reset, drop")
 
 
+@attrs.frozen
+class AdminRoute:
+    """One control route: how it is called and what it does."""
+
+    method: str
+    path: str  # as shown, e.g. "/_sandbox/customers/{partnerUserId}/activate"
+    description: str
+    handler: str  # the name of the `Admin` method that serves it
+    body: str | None = None  # the JSON body it takes, if any
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The lookup key: method and the path after ``/_sandbox`` with ``*`` for its id."""
+        parts = self.path.split("/")[2:]
+        return self.method, "/".join("*" if p.startswith("{") else p for p in parts)
+
+    def describe(self) -> dict[str, str]:
+        """Return the route as ``GET /_sandbox`` lists it."""
+        row = {"method": self.method, "path": self.path, "description": self.description}
+        if self.body is not None:
+            row["body"] = self.body
+        return row
+
+
 class Admin:
     """Serves ``/_sandbox/...`` for one sandbox."""
+
+    ROUTES: Final = (
+        AdminRoute("GET", "/_sandbox", "List these control routes.", "_index"),
+        AdminRoute(
+            "GET", "/_sandbox/webhooks", "List the registered webhook URLs.", "_list_webhooks"
+        ),
+        AdminRoute(
+            "POST",
+            "/_sandbox/webhooks",
+            "Register a URL that receives every later event (signed, retried up to 5 times).",
+            "_add_webhook",
+            body='{"url": "http://127.0.0.1:8000/webhooks/lean"}',
+        ),
+        AdminRoute(
+            "GET",
+            "/_sandbox/deliveries",
+            "Every webhook delivery attempt: event, destination, attempt, status, outcome.",
+            "_deliveries",
+        ),
+        AdminRoute(
+            "POST",
+            "/_sandbox/faults",
+            "Inject a fault into API routes: a 5xx, latency, a reset, or a dropped answer.",
+            "_add_fault",
+            body='{"kind": "server_error"|"latency"|"reset"|"drop", "route": "POST /gig", '
+            '"times": 1, "skip": 0, "status": 503, "retryAfter": 1, "afterCommit": false, '
+            '"seconds": 0.5}',
+        ),
+        AdminRoute("DELETE", "/_sandbox/faults", "Remove every injected fault.", "_clear_faults"),
+        AdminRoute(
+            "POST",
+            "/_sandbox/advance",
+            "Move a manual clock on, running approvals, settlements and deliveries due "
+            "(409 on a real clock).",
+            "_advance",
+            body='{"seconds": 1.0}',
+        ),
+        AdminRoute(
+            "POST",
+            "/_sandbox/customers/{partnerUserId}/activate",
+            "Make a customer ACTIVE now (sends customer.active).",
+            "_activate",
+        ),
+        AdminRoute(
+            "POST",
+            "/_sandbox/customers/{partnerUserId}/deactivate",
+            "Make a customer INACTIVE now (sends customer.inactive).",
+            "_deactivate",
+        ),
+        AdminRoute(
+            "POST",
+            "/_sandbox/payments/{id}/fail",
+            "Make a PENDING gig (gigId or id) or special payment settle as FAILED.",
+            "_fail_payment",
+        ),
+        AdminRoute(
+            "POST",
+            "/_sandbox/fail-next",
+            "Make the next N gigs or special payments created settle as FAILED.",
+            "_fail_next",
+            body='{"count": 1}',
+        ),
+    )
+    """The control routes, in the order ``GET /_sandbox`` lists them."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
         self._routes: dict[tuple[str, str], _Handler] = {
-            ("GET", "webhooks"): self._list_webhooks,
-            ("POST", "webhooks"): self._add_webhook,
-            ("POST", "faults"): self._add_fault,
-            ("DELETE", "faults"): self._clear_faults,
-            ("POST", "advance"): self._advance,
-            ("POST", "customers/*/activate"): self._activate,
-            ("POST", "customers/*/deactivate"): self._deactivate,
-            ("POST", "payments/*/fail"): self._fail_payment,
-            ("POST", "fail-next"): self._fail_next,
-            ("GET", "deliveries"): self._deliveries,
+            route.key: getattr(self, route.handler) for route in self.ROUTES
         }
 
     async def handle(self, request: Request) -> Response:
         """Answer one admin request (its first segment is ``_sandbox``)."""
         parts = list(request.segments[1:])
+        if parts and not parts[-1]:
+            parts.pop()  # "/_sandbox/" and "/_sandbox/webhooks/" are their routes too
         param = ""
         if len(parts) == 3:
             param, parts[1] = parts[1], "*"
         handler = self._routes.get((request.method, "/".join(parts)))
         if handler is None:
-            raise HTTPError(404, "Not found")
+            raise HTTPError(404, "Not found; GET /_sandbox lists the control routes")
         try:
             return await handler(request, param)
         except KeyError as exc:
@@ -96,11 +168,18 @@ class Admin:
             raise TypeError("the body must be a JSON object")
         return body
 
+    async def _index(self, _: Request, __: str) -> Response:
+        return Response.json(200, {"routes": [route.describe() for route in self.ROUTES]})
+
     async def _list_webhooks(self, _: Request, __: str) -> Response:
         return Response.json(200, {"urls": self._sandbox.webhook_urls})
 
     async def _add_webhook(self, request: Request, _: str) -> Response:
-        self._sandbox.register_webhook(str(self._spec(request)["url"]))
+        url = self._spec(request)["url"]
+        try:
+            self._sandbox.register_webhook(url)
+        except ValueError as exc:
+            raise problems_error([("url", str(exc))]) from None
         return await self._list_webhooks(request, _)
 
     async def _add_fault(self, request: Request, _: str) -> Response:

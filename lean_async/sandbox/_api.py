@@ -22,6 +22,8 @@ from lean_async.sandbox._store import Store
 __all__ = ["API", "Route"]
 
 IDEMPOTENCY_HEADER: Final = "idempotency-key"
+ID_FIELD: Final = "partnerUserId"
+MISSPELLED_ID: Final = "partnerUserID"
 
 Handler = Callable[[Request, str], Response]
 T = TypeVar("T")
@@ -49,6 +51,10 @@ def _checked(request: Request, check: Callable[[object], list[tuple[str, str]]])
     if not isinstance(body, dict):
         raise problems_error([("body", "must be a JSON object")])
     problems = check(body)
+    if MISSPELLED_ID in body and ID_FIELD not in body:
+        # The reference's own application example spells it this way; say what to send.
+        problems = [p for p in problems if p[0] != ID_FIELD]
+        problems.insert(0, (MISSPELLED_ID, f"unknown field: use {ID_FIELD!r} (lower-case d)"))
     if problems:
         raise problems_error(problems)
     return body

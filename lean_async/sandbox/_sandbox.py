@@ -14,13 +14,19 @@ from lean_async.sandbox._api import API
 from lean_async.sandbox._app import SandboxApp
 from lean_async.sandbox._clock import Clock, RealClock
 from lean_async.sandbox._faults import Faults
-from lean_async.sandbox._http import MAX_BODY, Receive, Scope, Send
+from lean_async.sandbox._forward import ASGIForwarder
+from lean_async.sandbox._http import MAX_BODY, ASGIApp, Receive, Scope, Send
 from lean_async.sandbox._idempotency import DAY, IdempotencyStore
 from lean_async.sandbox._lifecycle import Lifecycle
 from lean_async.sandbox._scheduler import Scheduler
 from lean_async.sandbox._store import Store
 from lean_async.sandbox._transport import SandboxTransport
-from lean_async.sandbox._webhooks import Delivery, WebhookDispatcher, WebhookListener
+from lean_async.sandbox._webhooks import (
+    Delivery,
+    WebhookDispatcher,
+    WebhookListener,
+    check_webhook_url,
+)
 
 __all__ = ["DEFAULT_API_KEY", "Sandbox"]
 
@@ -181,7 +187,12 @@ class Sandbox:
         return SandboxTransport(self)
 
     def register_webhook(self, url: str) -> None:
-        """Deliver every later event to *url* by HTTP POST (registering twice is a no-op)."""
+        """Deliver every later event to *url* by HTTP POST (registering twice is a no-op).
+
+        Raises:
+            ValueError: *url* is not an absolute ``http(s)://`` URL with a host.
+        """
+        url = check_webhook_url(url)
         if url not in self._webhooks.urls:
             self._webhooks.urls.append(url)
 
@@ -197,6 +208,29 @@ class Sandbox:
         (``None`` means 200) and a non-2xx status or an exception is a failed attempt.
         """
         self._webhooks.listeners.append(listener)
+
+    def forward_webhooks_to(self, app: ASGIApp, path: str = "/webhooks/lean") -> WebhookListener:
+        """Deliver every later event to your own ASGI app, in-process (no sockets).
+
+        ``lean_sandbox.forward_webhooks_to(app)`` in a test makes the sandbox POST each
+        signed delivery to ``app`` at *path* through `httpx.ASGITransport`, as Lean would
+        over HTTP: your webhook route (e.g. ``webhook_router`` from
+        ``lean_async.webhooks.fastapi``) verifies and handles it. A non-2xx answer or an
+        exception from the app is a failed attempt and is retried.
+
+        Args:
+            app: a FastAPI/Starlette app or any ASGI callable.
+            path: the path of its webhook route.
+
+        Returns:
+            The listener; pass it to `remove_webhook_listener` to stop.
+
+        Raises:
+            ValueError: *path* does not start with ``/``.
+        """
+        listener = ASGIForwarder(app, path)
+        self.add_webhook_listener(listener)
+        return listener
 
     def remove_webhook_listener(self, listener: WebhookListener) -> None:
         """Stop delivering to *listener*."""

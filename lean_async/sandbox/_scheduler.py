@@ -52,6 +52,8 @@ class Scheduler:
         """Move a `ManualClock` forward, running each job at its due time, in order.
 
         Jobs scheduled by the jobs themselves run too when they fall due in the window.
+        Overlapping calls (two tasks advancing at once, or a job that advances) are
+        safe: the clock only ever moves forward, to the latest time asked for.
 
         Raises:
             TypeError: the clock is not a `ManualClock`.
@@ -67,7 +69,7 @@ class Scheduler:
             due, _, job = heapq.heappop(self._queue)
             clock.move_to(max(due, clock.time()))
             await job()
-        clock.move_to(target)
+        clock.move_to(max(target, clock.time()))
 
     def ensure_started(self) -> None:
         """Start the background runner for a real clock, if inside a running loop."""

@@ -142,3 +142,58 @@ async def test_unknown_admin_routes_are_404(admin: httpx.AsyncClient) -> None:
     assert (await admin.get("/nothing")).status_code == 404
     assert (await admin.delete("/webhooks")).status_code == 404
     assert (await admin.post("/webhooks", content=b"{")).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["", "/"])
+async def test_index_lists_every_control_route(admin: httpx.AsyncClient, path: str) -> None:
+    """GET /_sandbox lists each control route with its method, path and purpose."""
+    response = await admin.get(path)
+    assert response.status_code == 200
+    routes = response.json()["routes"]
+    listed = {(r["method"], r["path"]) for r in routes}
+    assert ("POST", "/_sandbox/webhooks") in listed
+    assert ("POST", "/_sandbox/customers/{partnerUserId}/activate") in listed
+    assert ("GET", "/_sandbox/deliveries") in listed
+    assert len(listed) == len(routes) == 11
+    assert all(r["description"] for r in routes)
+    webhooks = next(
+        r for r in routes if r["path"] == "/_sandbox/webhooks" and r["method"] == "POST"
+    )
+    assert '"url"' in webhooks["body"]
+
+
+async def test_every_listed_route_is_served(admin: httpx.AsyncClient) -> None:
+    """Every listed route reaches its handler: the index and the router are one table."""
+    for route in (await admin.get("")).json()["routes"]:
+        path = route["path"].removeprefix("/_sandbox")
+        path = path.replace("{partnerUserId}", "nobody").replace("{id}", "nothing")
+        response = await admin.request(route["method"], path)
+        assert response.status_code != 405, route
+        assert "GET /_sandbox lists" not in response.text, route
+
+
+async def test_unknown_admin_route_points_at_the_index(admin: httpx.AsyncClient) -> None:
+    """A 404 under /_sandbox says where the list of routes is."""
+    response = await admin.get("/nothing-here")
+    assert response.status_code == 404
+    assert "GET /_sandbox lists" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("/webhooks/lean", "must start with http:// or https://"),
+        ("ftp://127.0.0.1/hook", "must start with http:// or https://"),
+        ("http:///hook", "has no host"),
+        (42, "must be a string"),
+    ],
+)
+async def test_bad_webhook_url_is_a_400_with_the_reason(
+    admin: httpx.AsyncClient, sandbox: Sandbox, url: object, reason: str
+) -> None:
+    """POST /_sandbox/webhooks refuses a URL that is not http(s) with a host, and says why."""
+    response = await admin.post("/webhooks", json={"url": url})
+    assert response.status_code == 400
+    assert reason in response.json()["message"]
+    assert response.json()["errors"][0]["field"] == "url"
+    assert sandbox.webhook_urls == []

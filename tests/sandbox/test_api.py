@@ -391,3 +391,36 @@ async def test_views_are_read_only(api: httpx.AsyncClient, sandbox: Sandbox) -> 
     assert sandbox.api_key == KEY
     with pytest.raises(TypeError):
         sandbox.customers["x"] = sandbox.customers["uid_1"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/application", {"partnerUserID": "uid_1"}),
+        ("/customer", {k: v for k, v in customer_body(2).items() if k != "partnerUserId"}),
+        ("/gig", {k: v for k, v in gig_body().items() if k != "partnerUserId"}),
+        ("/specialpayment", {k: v for k, v in payment_body().items() if k != "partnerUserId"}),
+    ],
+)
+async def test_reference_spelling_partner_user_id_gets_a_hint(
+    api: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> None:
+    """A body with the reference's ``partnerUserID`` spelling is a 400 naming partnerUserId."""
+    await api.post("/customer", json=customer_body(1))
+    response = await api.post(path, json=body | {"partnerUserID": "uid_1"})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        "partnerUserID: unknown field: use 'partnerUserId' (lower-case d)"
+    )
+    fields = [error["field"] for error in response.json()["errors"]]
+    assert "partnerUserId" not in fields
+
+
+async def test_partner_user_id_spelled_right_beside_the_typo_is_accepted(
+    api: httpx.AsyncClient,
+) -> None:
+    """With partnerUserId present, an extra partnerUserID does not trigger the hint."""
+    await api.post("/customer", json=customer_body(1))
+    body = {"partnerUserId": "uid_1", "partnerUserID": "uid_1"}
+    response = await api.post("/application", json=body)
+    assert response.status_code == 200, response.text

@@ -10,6 +10,7 @@ EXPECTED = [
     "DEFAULT_API_KEY",
     "FAIL_MARKER",
     "ROUTES",
+    "WEBHOOK_LOGGER",
     "Clock",
     "ConnectionReset",
     "Delivery",

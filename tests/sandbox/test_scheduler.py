@@ -105,3 +105,20 @@ async def test_aclose_cancels_jobs_in_flight() -> None:
     await scheduler.aclose()
     await scheduler.aclose()
     assert scheduler.pending == 0
+
+
+async def test_overlapping_advances_never_move_the_clock_back() -> None:
+    """Two tasks advancing at once (or a job that advances) leave the clock at the latest."""
+    clock = ManualClock()
+    scheduler = Scheduler(clock)
+    seen: list[float] = []
+
+    async def slow_job() -> None:
+        seen.append(clock.time())
+        await asyncio.sleep(0)  # let the other advance run meanwhile
+        await scheduler.advance(5)  # a job that advances, as a wait inside a webhook would
+
+    scheduler.call_later(1.0, slow_job)
+    await asyncio.gather(scheduler.advance(2), scheduler.advance(1))
+    assert seen == [1.0]
+    assert clock.time() == 7.0  # 1 (the job) + 1 (the other advance) + 5 (the job's)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import shutil
 import socket
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lean_async.sandbox import DeliveryOutcome, Sandbox
+from lean_async.sandbox import WEBHOOK_LOGGER, DeliveryOutcome, Sandbox
 
 from .conftest import Scope, add_active_customer, customer_body, gig_body, serve_asgi
 
@@ -278,3 +279,84 @@ async def test_every_event_type_is_delivered(api: httpx.AsyncClient, sandbox: Sa
             "customer.inactive",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["/webhooks/lean", "localhost:8000/hook", "mailto:a@b.c", "", "http://[::1"]
+)
+def test_register_webhook_refuses_what_is_not_an_http_url(sandbox: Sandbox, url: str) -> None:
+    """register_webhook raises ValueError, with an example, for a URL it could never POST to."""
+    with pytest.raises(ValueError, match=r"e\.g\. http://127\.0\.0\.1:8000/webhooks/lean"):
+        sandbox.register_webhook(url)
+    assert sandbox.webhook_urls == []
+
+
+async def test_each_attempt_is_logged_with_what_happened(
+    api: httpx.AsyncClient, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Failed attempts log at WARNING (status or error, retry or give-up); delivered at INFO."""
+    caplog.set_level(logging.INFO, logger=WEBHOOK_LOGGER)
+    sandbox.add_webhook_listener(Recorder(fail=1, status=503))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sandbox.register_webhook(f"http://user:secret@127.0.0.1:{port}/hook")
+    await add_active_customer(api, sandbox)
+    await sandbox.advance(3600)
+    records = [r for r in caplog.records if r.name == WEBHOOK_LOGGER]
+    listener = [r for r in records if r.lean_destination == "listener:Recorder"]
+    assert [(r.levelno, r.lean_outcome) for r in listener] == [
+        (logging.WARNING, "retrying"),
+        (logging.INFO, "delivered"),
+    ]
+    assert (
+        listener[0]
+        .getMessage()
+        .endswith("-> listener:Recorder: attempt 1/6 failed (status 503); retrying in 0.5 s")
+    )
+    assert listener[0].getMessage().startswith("webhook customer.active evt_")
+    assert listener[1].getMessage().endswith("delivered (attempt 2/6, status 200)")
+    url = [r for r in records if r not in listener]
+    assert len(url) == 6
+    assert all(r.levelno == logging.WARNING for r in url)
+    assert "failed (ConnectError" in url[0].getMessage()
+    assert url[-1].getMessage().endswith("gave up")
+    assert url[-1].lean_retry_in is None
+    assert all("secret" not in r.getMessage() for r in records)
+
+
+def test_webhook_logger_is_under_the_sandbox_logger() -> None:
+    """The delivery logger's name is stable and a child of lean_async.sandbox."""
+    assert WEBHOOK_LOGGER == "lean_async.sandbox.webhooks"
+
+
+async def test_forward_to_an_app_that_raises_is_a_failed_attempt(
+    api: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    """An exception inside the forwarded-to app is recorded as the attempt's error and retried."""
+    calls: list[str] = []
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        calls.append(scope["path"])
+        if len(calls) == 1:
+            raise RuntimeError("database down")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    listener = sandbox.forward_webhooks_to(app, path="/hooks/lean")
+    assert repr(listener) == "<ASGIForwarder asgi:/hooks/lean>"
+    await add_active_customer(api, sandbox)
+    await sandbox.advance(1)
+    first, second = sandbox.deliveries
+    assert (first.error, second.status_code) == ("RuntimeError: database down", 204)
+    assert calls == ["/hooks/lean", "/hooks/lean"]
+    sandbox.remove_webhook_listener(listener)
+    sandbox.deactivate_customer("uid_1")
+    await sandbox.advance(1)
+    assert len(calls) == 2
+
+
+def test_forward_path_must_be_absolute(sandbox: Sandbox) -> None:
+    """forward_webhooks_to needs a path starting with '/'."""
+    with pytest.raises(ValueError, match="must start with '/'"):
+        sandbox.forward_webhooks_to(Receiver(), path="webhooks/lean")
