@@ -84,9 +84,14 @@ class Customers(Resource):
         sandbox); in production the worker finishes onboarding in the mobile app.
 
         Raises:
+            ValidationError: a bad id, or *timeout* / *poll_interval* not a number of
+                seconds >= 0 (*poll_interval* finite); nothing was sent.
             TimeoutError: still not ACTIVE after *timeout* seconds.
             LeanError: the customer became INACTIVE.
         """
+        _validate.wait_arguments(
+            partner_user_id=partner_user_id, timeout=timeout, poll_interval=poll_interval
+        )
         give_up = time.monotonic() + timeout
         while True:
             customer = await self.get(partner_user_id)
