@@ -18,7 +18,8 @@ Limits of our own, beyond the reference's rules (the README's "Validation" lists
 * text must be encodable as UTF-8, so a lone surrogate (``"\\ud800"``) is refused;
 * an amount's absolute value is at most `MAX_AMOUNT` (999,999,999.99), checked from the
   exponent before any arithmetic, and an amount string is at most `MAX_AMOUNT_CHARS`
-  characters, checked before it is parsed, so no input costs more than microseconds;
+  characters, checked before it is parsed: a huge exponent or a long string is
+  refused in microseconds;
 * an identifier (``partnerUserId``, ``gigId``, a path id) is at most `MAX_IDENTIFIER`
   characters, so its URL always fits;
 * an ``Idempotency-Key`` is 1 to `MAX_IDEMPOTENCY_KEY` visible ASCII characters.
