@@ -12,6 +12,17 @@ Two levels use the same table:
 
 Each wire field has one parser (value -> parsed value, or `_Invalid` with the message);
 rules that span fields (tips + expenses <= total, end >= start) run on parsed values.
+
+Limits of our own, beyond the reference's rules (the README's "Validation" lists them):
+
+* text must be encodable as UTF-8, so a lone surrogate (``"\\ud800"``) is refused;
+* an amount's absolute value is at most `MAX_AMOUNT` (999,999,999.99), checked from the
+  exponent before any arithmetic, and an amount string is at most `MAX_AMOUNT_CHARS`
+  characters, checked before it is parsed: a huge exponent or a long string is
+  refused in microseconds;
+* an identifier (``partnerUserId``, ``gigId``, a path id) is at most `MAX_IDENTIFIER`
+  characters, so its URL always fits;
+* an ``Idempotency-Key`` is 1 to `MAX_IDEMPOTENCY_KEY` visible ASCII characters.
 """
 
 from __future__ import annotations
@@ -19,9 +30,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import re
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -32,16 +44,22 @@ from lean_async.errors import ValidationError
 from lean_async.models import SpecialPaymentType
 
 __all__ = [
+    "MAX_AMOUNT",
+    "MAX_AMOUNT_CHARS",
+    "MAX_IDEMPOTENCY_KEY",
+    "MAX_IDENTIFIER",
     "Problem",
     "application_body",
     "check_application",
     "check_customer",
     "check_gig",
+    "check_idempotency_key",
     "check_special_payment",
     "customer_body",
     "gig_body",
     "path_segment",
     "special_payment_body",
+    "wait_arguments",
 ]
 
 Problem = tuple[str, str]
@@ -77,15 +95,43 @@ _TIMESTAMP = re.compile(
     r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _MONEY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]+")
 _CAMEL_HUMP = re.compile(r"[A-Z]")
 
-# Exact arithmetic for sums of amounts, whatever their size (the default context rounds
-# at 28 digits, which could let tips + expenses slip past the total).
+MAX_AMOUNT: Final = Decimal("999999999.99")
+"""The largest absolute amount accepted: a payroll never reaches a billion in one payment."""
+
+MAX_AMOUNT_CHARS: Final = 32
+"""The longest amount string accepted (``"-999999999.99"`` is 13; zero padding fits)."""
+
+MAX_IDENTIFIER: Final = 255
+"""The longest identifier accepted (a 100,000-character id would not fit in a URL)."""
+
+MAX_IDEMPOTENCY_KEY: Final = 255
+"""The longest ``Idempotency-Key`` accepted, as the sandbox (and the IETF draft) allow."""
+
+_CENT = Decimal("0.01")
+# For whole cents, |amount| <= MAX_AMOUNT  <=>  |amount| < 10**9  <=>  adjusted() < 9.
+_CEILING_DIGITS: Final = 9
+_CEILING_UNITS: Final = 10**_CEILING_DIGITS
+# Quantizing an amount below the ceiling to cents needs 11 digits; any exponent is allowed
+# so that 1E-999999999 rounds to 0.00 instead of raising.
+_CENTS_CONTEXT = decimal.Context(
+    prec=20, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[decimal.InvalidOperation]
+)
+# Exact arithmetic for sums of amounts (the default context rounds at 28 digits).
 _EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 _TYPES = ", ".join(member.value for member in SpecialPaymentType)
 _MONEY_EXAMPLE = "a decimal string such as '15.00'"
 _CENTS_ONLY = "must have at most 2 decimal places (amounts are never rounded)"
+_CEILING = f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}"
+_NOT_UTF8 = "must be valid Unicode text (it holds a lone surrogate, which UTF-8 cannot encode)"
+_IDEMPOTENCY_RULE = (
+    f"must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters "
+    "(letters, digits, punctuation; no spaces or control characters)"
+)
 
 
 class _Invalid(Exception):
@@ -98,6 +144,8 @@ class _Invalid(Exception):
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid("must be a string")
+    if _SURROGATE.search(value):
+        raise _Invalid(_NOT_UTF8)
     if not value.strip():
         raise _Invalid("must not be blank")
     return value
@@ -125,6 +173,7 @@ def _name(value: object) -> str:
 
 
 _email_length = _limited(_MAX_EMAIL)
+_identifier = _limited(MAX_IDENTIFIER)
 
 
 def _email(value: object) -> str:
@@ -177,21 +226,28 @@ def _timestamp(value: object) -> dt.datetime:
         raise _Invalid(message) from None
 
 
-def _in_cents(amount: Decimal) -> bool:
-    """Whether a finite *amount* is a whole number of cents (no rounding needed)."""
-    _, digits, exponent = amount.as_tuple()
-    assert isinstance(exponent, int)  # noqa: S101 - callers pass finite amounts only
-    excess = -2 - exponent
-    return excess <= 0 or not any(digits[-excess:])
+def _cents(amount: Decimal) -> Decimal:
+    """Return *amount* as whole cents, or refuse it: not finite, too large, or rounded.
+
+    The ceiling is read from the exponent before any arithmetic, so ``1E+999999999``
+    costs as little as ``1``.
+    """
+    if not amount.is_finite():
+        raise _Invalid("must be a finite amount")
+    if not amount.is_zero() and amount.adjusted() >= _CEILING_DIGITS:
+        raise _Invalid(_CEILING)
+    cents = amount.quantize(_CENT, context=_CENTS_CONTEXT)
+    if cents != amount:
+        raise _Invalid(_CENTS_ONLY)
+    return cents  # below 1E+9 and in whole cents: within MAX_AMOUNT
 
 
 def _money_string(text: str) -> Decimal:
+    if len(text) > MAX_AMOUNT_CHARS:  # before the regex and Decimal() read all of it
+        raise _Invalid(f"must be {_MONEY_EXAMPLE} of at most {MAX_AMOUNT_CHARS} characters")
     if not _MONEY.fullmatch(text):
         raise _Invalid(f"must be {_MONEY_EXAMPLE}")
-    amount = Decimal(text)
-    if not _in_cents(amount):
-        raise _Invalid(_CENTS_ONLY)
-    return amount
+    return _cents(Decimal(text))
 
 
 def _money(rule: Callable[[Decimal], bool], message: str) -> Callable[[object], Decimal]:
@@ -217,26 +273,28 @@ def _payment_type(value: object) -> SpecialPaymentType:
     raise _Invalid(f"must be one of: {_TYPES}")
 
 
-def _json_copy(value: dict[Any, Any]) -> dict[str, Any] | None:
-    """Return a copy of *value* as it survives JSON, or None if it would change."""
+_JSON_ONLY = "must hold only JSON values (string keys, finite numbers, lists, objects)"
+
+
+def _json_copy(value: dict[Any, Any]) -> dict[str, Any]:
+    """Return a copy of *value* as it survives JSON, or refuse a value it would change."""
     try:
-        copy = json.loads(json.dumps(value, allow_nan=False))
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        copy = json.loads(text)
         same = bool(copy == value)
     except (TypeError, ValueError, RecursionError):
-        return None
-    return copy if same else None
-
-
-_JSON_ONLY = "must hold only JSON values (string keys, finite numbers, lists, objects)"
+        raise _Invalid(_JSON_ONLY) from None
+    if not same:
+        raise _Invalid(_JSON_ONLY)
+    if _SURROGATE.search(text):
+        raise _Invalid(_NOT_UTF8)
+    return copy  # type: ignore[no-any-return]
 
 
 def _userdata(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Invalid("must be a JSON object")
-    copy = _json_copy(value)
-    if copy is None:
-        raise _Invalid(_JSON_ONLY)
-    return copy
+    return _json_copy(value)
 
 
 # --- client-side coercion: Python argument -> wire value, or _Invalid ------------------
@@ -252,16 +310,17 @@ def _coerce_money(value: object) -> object:
     if isinstance(value, float):
         raise _Invalid("floats lose cents; pass a Decimal or a string such as '15.00'")
     if isinstance(value, int):
-        value = Decimal(value)
+        # Compared as ints, before Decimal() (or a Decimal comparison) converts the digits.
+        if not -_CEILING_UNITS < value < _CEILING_UNITS:
+            raise _Invalid(_CEILING)
+        cents = _cents(Decimal(value))
     elif isinstance(value, str):
-        value = _money_string(value)
-    elif not isinstance(value, Decimal):
+        cents = _money_string(value)
+    elif isinstance(value, Decimal):
+        cents = _cents(value)
+    else:
         raise _Invalid(f"must be a Decimal, an int or {_MONEY_EXAMPLE}")
-    if not value.is_finite():
-        raise _Invalid("must be a finite amount")
-    if not _in_cents(value):
-        raise _Invalid(_CENTS_ONLY)
-    return format_money(value)
+    return format_money(cents)
 
 
 def _coerce_date(value: object) -> object:
@@ -277,12 +336,23 @@ def _coerce_date(value: object) -> object:
 def _coerce_datetime(value: object) -> object:
     if not isinstance(value, dt.datetime):
         raise _Invalid("must be a timezone-aware datetime")
-    if value.utcoffset() is None:
+    try:
+        # A tzinfo is user code: utcoffset() may raise anything, and datetime itself
+        # raises TypeError/ValueError for a non-timedelta or an offset of 24 h or more.
+        offset = value.utcoffset()
+    except Exception:  # any failure of the tzinfo means "no valid offset"
+        raise _Invalid(
+            "has a tzinfo whose utcoffset() fails (it must return a timedelta "
+            "strictly between -24 h and +24 h)"
+        ) from None
+    if offset is None:
         raise _Invalid("must be timezone-aware")
     try:
-        return format_datetime(value)
+        # Convert with the offset read once, so the tzinfo is not asked again.
+        utc = value.replace(tzinfo=None) - offset
     except OverflowError:
         raise _Invalid("is out of range once converted to UTC") from None
+    return format_datetime(utc.replace(tzinfo=dt.UTC))
 
 
 def _coerce_type(value: object) -> object:
@@ -295,10 +365,15 @@ def _coerce_type(value: object) -> object:
 def _coerce_userdata(value: object) -> object:
     if not isinstance(value, dict):
         raise _Invalid("must be a dict (a JSON object)")
-    copy = _json_copy(value)
-    if copy is None:
-        raise _Invalid(_JSON_ONLY)
-    return copy
+    return _json_copy(value)
+
+
+def _idempotency_key_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string, not {type(value).__name__}"
+    if not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY or not _IDEMPOTENCY_KEY.fullmatch(value):
+        return _IDEMPOTENCY_RULE
+    return None
 
 
 # --- the table -------------------------------------------------------------------------
@@ -360,7 +435,7 @@ _not_zero = _money(lambda amount: amount != 0, "must not be 0")
 
 _CUSTOMER: Final = _Table(
     fields=(
-        _Field("partnerUserId", _text),
+        _Field("partnerUserId", _identifier),
         _Field("firstName", _name),
         _Field("lastName", _name),
         _Field("birthday", _date, coerce=_coerce_date),
@@ -376,12 +451,12 @@ _CUSTOMER: Final = _Table(
     )
 )
 
-_APPLICATION: Final = _Table(fields=(_Field("partnerUserId", _text),))
+_APPLICATION: Final = _Table(fields=(_Field("partnerUserId", _identifier),))
 
 _GIG: Final = _Table(
     fields=(
-        _Field("partnerUserId", _text),
-        _Field("gigId", _text),
+        _Field("partnerUserId", _identifier),
+        _Field("gigId", _identifier),
         _Field("totalAmount", _total_amount, coerce=_coerce_money),
         _Field("tips", _not_negative, coerce=_coerce_money),
         _Field("expenses", _not_negative, coerce=_coerce_money),
@@ -397,10 +472,10 @@ _GIG: Final = _Table(
 
 _SPECIAL_PAYMENT: Final = _Table(
     fields=(
-        _Field("partnerUserId", _text),
+        _Field("partnerUserId", _identifier),
         _Field("amount", _not_zero, coerce=_coerce_money),
         _Field("type", _payment_type, coerce=_coerce_type),
-        _Field("gigId", _text, required=False),
+        _Field("gigId", _identifier, required=False),
         _Field("description", _text, required=False),
         _Field("userdata", _userdata, required=False, coerce=_coerce_userdata),
     )
@@ -430,7 +505,10 @@ def _check(table: _Table, body: object) -> list[Problem]:
     return sorted(problems, key=lambda problem: table.order[problem[0]])
 
 
-def _build(table: _Table, args: Mapping[str, object]) -> dict[str, Any]:
+def _build(
+    table: _Table, args: Mapping[str, object], extra: Sequence[Problem] = ()
+) -> dict[str, Any]:
+    """Coerce and check *args*; raise every problem, *extra* ones (not body fields) last."""
     body: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     for field in table.fields:
@@ -444,11 +522,16 @@ def _build(table: _Table, args: Mapping[str, object]) -> dict[str, Any]:
     for wire, message in _check(table, body):
         if wire not in problems:  # a value that failed coercion is not "missing" too
             problems.setdefault(wire, []).append(message)
-    if problems:
+    if problems or extra:
         raise ValidationError(
-            (field.arg, message)
-            for field in table.fields
-            for message in problems.get(field.wire, ())
+            [
+                *(
+                    (field.arg, message)
+                    for field in table.fields
+                    for message in problems.get(field.wire, ())
+                ),
+                *extra,
+            ]
         )
     return body
 
@@ -505,6 +588,20 @@ def check_special_payment(body: object) -> list[Problem]:
         ``(camelCaseField, message)`` pairs in field order; empty when the body is valid.
     """
     return _check(_SPECIAL_PAYMENT, body)
+
+
+def check_idempotency_key(key: object) -> list[Problem]:
+    """Return the problem with an ``Idempotency-Key`` value, if any; never raises.
+
+    A key is 1 to `MAX_IDEMPOTENCY_KEY` visible ASCII characters (``!`` to ``~``): no
+    spaces, which HTTP trims from the ends of a header, and no control characters,
+    which would split the header.
+
+    Returns:
+        ``[("Idempotency-Key", message)]``, or an empty list when the key is valid.
+    """
+    problem = _idempotency_key_problem(key)
+    return [] if problem is None else [("Idempotency-Key", problem)]
 
 
 # --- public: client-side builders -------------------------------------------------------
@@ -580,11 +677,14 @@ def special_payment_body(
     gig_id: str | None = None,
     description: str | None = None,
     userdata: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Return the ``POST /specialpayment`` body for these arguments, checked.
 
     A negative *amount* deducts from the worker; zero is refused. *type* is a
-    `SpecialPaymentType` or its value in any case.
+    `SpecialPaymentType` or its value in any case. *idempotency_key* is not part of
+    the body: it is checked here (see `check_idempotency_key`) so that one
+    `ValidationError` lists its problem with the body's.
 
     Returns:
         The camelCase JSON body; ``gigId``, ``description`` and ``userdata`` are left
@@ -593,7 +693,9 @@ def special_payment_body(
     Raises:
         ValidationError: one or more arguments break a rule; all are listed.
     """
-    return _build(_SPECIAL_PAYMENT, locals())
+    key_problem = None if idempotency_key is None else _idempotency_key_problem(idempotency_key)
+    extra = [] if key_problem is None else [("idempotency_key", key_problem)]
+    return _build(_SPECIAL_PAYMENT, locals(), extra)
 
 
 def path_segment(field: str, value: object) -> str:
@@ -607,12 +709,56 @@ def path_segment(field: str, value: object) -> str:
         value: the identifier.
 
     Raises:
-        ValidationError: *value* is not a non-empty string.
+        ValidationError: *value* is not a non-empty string, is longer than
+            `MAX_IDENTIFIER`, or holds a lone surrogate.
     """
     if not isinstance(value, str) or not value:
         raise ValidationError([(field, "must be a non-empty string")])
+    if len(value) > MAX_IDENTIFIER:
+        raise ValidationError(
+            [(field, f"must be at most {MAX_IDENTIFIER} characters (got {len(value)})")]
+        )
+    if _SURROGATE.search(value):
+        raise ValidationError([(field, _NOT_UTF8)])
+    return urllib.parse.quote(value, safe="").replace(".", "%2E")
+
+
+def _seconds_problem(value: object, *, finite: bool) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number of seconds, not {type(value).__name__}"
     try:
-        quoted = urllib.parse.quote(value, safe="")
-    except UnicodeEncodeError:
-        raise ValidationError([(field, "must be valid Unicode text")]) from None
-    return quoted.replace(".", "%2E")
+        seconds = float(value)  # the clock arithmetic is in floats
+    except OverflowError:
+        return "is too large to be a number of seconds"
+    if math.isnan(seconds) or seconds < 0 or (finite and math.isinf(seconds)):
+        return "must be a finite number of seconds >= 0" if finite else "must be >= 0"
+    return None
+
+
+def wait_arguments(
+    field: str, identifier: object, *, timeout: object, poll_interval: object
+) -> None:
+    """Check the arguments of a ``wait_until_*`` method before the first poll.
+
+    *field* names the identifier argument (``partner_user_id``, ``gig_id``, ``id``).
+
+    *timeout* is a number of seconds >= 0 (infinity waits for ever); *poll_interval* a
+    finite number of seconds >= 0.
+
+    Raises:
+        ValidationError: every argument that breaks a rule.
+    """
+    problems: list[Problem] = []
+    try:
+        path_segment(field, identifier)
+    except ValidationError as exc:
+        problems.extend(exc.errors)
+    for name, value, finite in (
+        ("timeout", timeout, False),
+        ("poll_interval", poll_interval, True),
+    ):
+        problem = _seconds_problem(value, finite=finite)
+        if problem is not None:
+            problems.append((name, problem))
+    if problems:
+        raise ValidationError(problems)

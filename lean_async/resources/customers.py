@@ -90,10 +90,15 @@ class Customers(Resource):
             poll_interval: seconds between two reads of the customer.
 
         Raises:
+            ValidationError: a bad id, or *timeout* / *poll_interval* not a number of
+                seconds >= 0 (*poll_interval* finite); nothing was sent.
             TimeoutError: still not ACTIVE after *timeout* seconds.
             LeanError: the customer is INACTIVE (it will not turn ACTIVE).
             APIError: a read failed (``NotFoundError``: no such customer).
         """
+        _validate.wait_arguments(
+            "partner_user_id", partner_user_id, timeout=timeout, poll_interval=poll_interval
+        )
 
         async def fetch() -> Customer:
             customer = await self.get(partner_user_id)

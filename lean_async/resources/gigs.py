@@ -76,9 +76,11 @@ class Gigs(Resource):
         pytest fixtures the wait moves the sandbox's manual clock instead of sleeping.
 
         Raises:
+            ValidationError: a bad id, *timeout* or *poll_interval*; nothing was sent.
             TimeoutError: still PENDING after *timeout* seconds.
             APIError: a read failed (``NotFoundError``: no such gig).
         """
+        _validate.wait_arguments("gig_id", gig_id, timeout=timeout, poll_interval=poll_interval)
         return await poll_until(
             lambda: self.get(gig_id),
             is_settled,

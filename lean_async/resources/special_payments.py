@@ -34,7 +34,8 @@ class SpecialPayments(Resource):
 
         Every attempt of the call carries one ``Idempotency-Key``, so retries never pay
         twice. Pass your own *idempotency_key* (kept by Lean for 24 hours) to make a
-        retry after a crash or a lost answer safe too; it is on every `APIError`.
+        retry after a crash or a lost answer safe too; it is on every `APIError`. A key
+        is 1 to 255 visible ASCII characters (no spaces or control characters).
 
         Raises:
             ValidationError: an argument breaks an API rule; nothing was sent.
@@ -47,6 +48,7 @@ class SpecialPayments(Resource):
             gig_id=gig_id,
             description=description,
             userdata=userdata,
+            idempotency_key=idempotency_key,
         )
         response = await self._client.request(
             "POST", "specialpayment", json=body, idempotency_key=idempotency_key, replay_safe=True
@@ -73,9 +75,11 @@ class SpecialPayments(Resource):
         fixtures the wait moves the sandbox's manual clock instead of sleeping.
 
         Raises:
+            ValidationError: a bad id, *timeout* or *poll_interval*; nothing was sent.
             TimeoutError: still PENDING after *timeout* seconds.
             APIError: a read failed (``NotFoundError``: no such special payment).
         """
+        _validate.wait_arguments("id", id, timeout=timeout, poll_interval=poll_interval)
         return await poll_until(
             lambda: self.get(id),
             is_settled,

@@ -7,7 +7,13 @@ import json
 import pytest
 import respx
 
-from lean_async import Application, ApplicationStatus, LeanClient, SandboxOnlyError
+from lean_async import (
+    Application,
+    ApplicationStatus,
+    LeanClient,
+    SandboxOnlyError,
+    ValidationError,
+)
 from tests.resources.conftest import KEY
 
 
@@ -29,3 +35,11 @@ async def test_submit_is_refused_in_production_without_sending() -> None:
             with pytest.raises(SandboxOnlyError):
                 await lean.applications.submit("uid_1")
         assert not route.called
+
+
+async def test_submit_refuses_a_lone_surrogate(lean: LeanClient, api: respx.MockRouter) -> None:
+    """An id UTF-8 cannot encode is a ValidationError naming it; nothing is sent."""
+    with pytest.raises(ValidationError) as info:
+        await lean.applications.submit("\ud800")
+    assert [field for field, _ in info.value.errors] == ["partner_user_id"]
+    assert api.calls.call_count == 0

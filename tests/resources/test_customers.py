@@ -194,3 +194,30 @@ async def test_wait_until_active_stops_on_inactive(lean: LeanClient, api: respx.
     api.get("/customer/uid_1").respond(200, json={**CUSTOMER_JSON, "status": "INACTIVE"})
     with pytest.raises(LeanError, match="INACTIVE"):
         await lean.customers.wait_until_active("uid_1", timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fields"),
+    [
+        ({"timeout": "5"}, ["timeout"]),
+        ({"timeout": float("nan")}, ["timeout"]),
+        ({"poll_interval": -1}, ["poll_interval"]),
+        ({"poll_interval": float("nan"), "timeout": None}, ["timeout", "poll_interval"]),
+    ],
+)
+async def test_wait_until_active_refuses_bad_arguments_before_polling(
+    lean: LeanClient, api: respx.MockRouter, kwargs: dict[str, Any], fields: list[str]
+) -> None:
+    """A timeout or poll interval that is not a number of seconds is named; no poll is sent."""
+    with pytest.raises(ValidationError) as info:
+        await lean.customers.wait_until_active("uid_1", **kwargs)
+    assert [field for field, _ in info.value.errors] == fields
+    assert api.calls.call_count == 0
+
+
+async def test_create_refuses_a_lone_surrogate(lean: LeanClient, api: respx.MockRouter) -> None:
+    """A street UTF-8 cannot encode is a ValidationError naming it; nothing is sent."""
+    with pytest.raises(ValidationError) as info:
+        await lean.customers.create(**{**ARGS, "street": "700 \udc80 Drive"})
+    assert [field for field, _ in info.value.errors] == ["street"]
+    assert api.calls.call_count == 0

@@ -20,7 +20,7 @@ from lean_async import (
     ServiceUnavailableError,
     ValidationError,
 )
-from tests.resources.conftest import GIG_JSON
+from tests.resources.conftest import BASE, GIG_JSON
 
 UTC = dt.UTC
 ARGS: dict[str, Any] = {
@@ -129,3 +129,42 @@ async def test_unavailable_after_retries(lean: LeanClient, api: respx.MockRouter
         await lean.gigs.list()
     assert info.value.attempts == 4
     assert route.call_count == 4
+
+
+class _NoOffset(dt.tzinfo):
+    """A tzinfo whose utcoffset() is a full day, which datetime refuses."""
+
+    def utcoffset(self, _: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(hours=24)
+
+    def dst(self, _: dt.datetime | None) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"description": "a\udfffb"}, ["description"]),
+        ({"gig_id": "\ud800"}, ["gig_id"]),
+        ({"total_amount": Decimal("1E+100000000")}, ["total_amount"]),
+        ({"total_amount": "1000000000.00"}, ["total_amount"]),
+        ({"end_time": dt.datetime(2021, 3, 1, 22, tzinfo=_NoOffset())}, ["end_time"]),
+    ],
+    ids=["surrogate", "surrogate-id", "huge", "ceiling", "tzinfo"],
+)
+async def test_create_refuses_what_cannot_be_sent(
+    lean: LeanClient, api: respx.MockRouter, changes: dict[str, Any], fields: list[str]
+) -> None:
+    """Unencodable text, absurd amounts and broken tzinfos name their field; nothing is sent."""
+    with pytest.raises(ValidationError) as info:
+        await lean.gigs.create(**{**ARGS, **changes})
+    assert [field for field, _ in info.value.errors] == fields
+    assert api.calls.call_count == 0
+
+
+async def test_wait_until_settled_checks_its_arguments_before_sending(lean: LeanClient) -> None:
+    """A bad id or timeout of wait_until_settled is a ValidationError and nothing is sent."""
+    with respx.mock(base_url=BASE) as router, pytest.raises(ValidationError) as info:
+        await lean.gigs.wait_until_settled("", timeout="soon")  # type: ignore[arg-type]
+    assert [field for field, _ in info.value.errors] == ["gig_id", "timeout"]
+    assert not router.calls

@@ -96,3 +96,51 @@ async def test_get_and_list(lean: LeanClient, api: respx.MockRouter) -> None:
     payment = await lean.special_payments.get("special_payment_9384127512")
     assert payment.userdata == {"receiptId": "receipt_4242551"}
     assert len(await lean.special_payments.list()) == 1
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a\r\nX: 1", "", "clé", 42, "k" * 256, "two words"],
+    ids=["crlf", "empty", "non-ascii", "int", "too-long", "space"],
+)
+async def test_bad_idempotency_key_is_refused_before_sending(
+    lean: LeanClient, api: respx.MockRouter, key: object
+) -> None:
+    """A bad key is a ValidationError on idempotency_key; no attempt, no retry budget spent."""
+    with pytest.raises(ValidationError) as info:
+        await lean.special_payments.create(
+            partner_user_id="uid_1",
+            amount="10",
+            type="bonus",
+            idempotency_key=key,  # type: ignore[arg-type]
+        )
+    assert [field for field, _ in info.value.errors] == ["idempotency_key"]
+    assert api.calls.call_count == 0
+
+
+async def test_bad_key_and_bad_body_are_reported_together(
+    lean: LeanClient, api: respx.MockRouter
+) -> None:
+    """The key's problem comes in the same ValidationError as the body's."""
+    with pytest.raises(ValidationError) as info:
+        await lean.special_payments.create(
+            partner_user_id="uid_1", amount="1E+100000000", type="bonus", idempotency_key=""
+        )
+    assert [field for field, _ in info.value.errors] == ["amount", "idempotency_key"]
+    assert api.calls.call_count == 0
+
+
+async def test_surrogates_are_refused_before_sending(
+    lean: LeanClient, api: respx.MockRouter
+) -> None:
+    """A lone surrogate in the description or userdata is a ValidationError, not a crash."""
+    with pytest.raises(ValidationError) as info:
+        await lean.special_payments.create(
+            partner_user_id="uid_1",
+            amount="1",
+            type="bonus",
+            description="a\udfffb",
+            userdata={"note": "\ud800"},
+        )
+    assert [field for field, _ in info.value.errors] == ["description", "userdata"]
+    assert api.calls.call_count == 0
