@@ -3,33 +3,32 @@
 The flow knows nothing of terminals: it reports each `StepResult` to a callback, and
 `lean_async.cli` draws them. Against the built-in sandbox it also injects faults (a 503
 burst, responses dropped after the payment was committed) and checks that the sandbox
-holds exactly one payment per logical call.
+holds exactly one payment per logical call. Given a `WebhookReceiver` (which the
+sandbox delivers to over HTTP) it waits for ``customer.active``, ``gig.completed`` and
+``specialpayment.completed`` there, and shows a redelivery handled once and a forged
+delivery refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
+from collections.abc import Awaitable, Callable
 
 import attrs
+import httpx
 
 from lean_async import webhooks
 from lean_async._client import LeanClient
-from lean_async.models import (
-    Customer,
-    EventType,
-    Gig,
-    PaymentStatus,
-    SpecialPayment,
-    WebhookEvent,
-)
+from lean_async._demo._receiver import WebhookReceiver
+from lean_async._demo._tally import Payout, Tally
+from lean_async.models import Customer, EventType, Gig, PaymentStatus, SpecialPayment
 from lean_async.sandbox import ConnectionReset, DropAfterCommit, Sandbox, ServerError
 
-__all__ = ["DemoFailure", "Payout", "StepResult", "run_demo"]
+__all__ = ["DemoFailure", "StepResult", "run_demo"]
 
 
 class DemoFailure(Exception):
@@ -46,54 +45,28 @@ class StepResult:
     detail: str
 
 
-@attrs.frozen(kw_only=True)
-class Payout:
-    """One row of the final tally."""
-
-    kind: str
-    id: str
-    partner_user_id: str
-    amount: Decimal
-    status: str
-
-
 Report = Callable[[StepResult], None]
 
 
 class _Flow:
     """The demo's state between steps."""
 
-    def __init__(self, lean: LeanClient, sandbox: Sandbox | None, api_key: str) -> None:
+    def __init__(
+        self,
+        lean: LeanClient,
+        sandbox: Sandbox | None,
+        api_key: str,
+        receiver: WebhookReceiver | None = None,
+    ) -> None:
         self.lean = lean
         self.sandbox = sandbox
         self.api_key = api_key
+        self.receiver = receiver
         self.run_id = secrets.token_hex(4)
-        self.events: asyncio.Queue[WebhookEvent] = asyncio.Queue()
-        self.webhook_failures: list[str] = []
         self.customer: Customer | None = None
         self.gig_ids: list[str] = []
-        self.payment_ids: set[str] = set()
-
-    async def receive(self, body: bytes, headers: Mapping[str, str]) -> int:
-        """The webhook receiver: verify the signature, parse, queue."""
-        try:
-            event = webhooks.parse(body, headers, self.api_key)
-        except Exception as exc:  # any failure is reported as a failed check
-            self.webhook_failures.append(str(exc))
-            return 401
-        await self.events.put(event)
-        return 200
-
-    async def wait_for_event(self, kind: EventType, object_id: str, timeout: float) -> WebhookEvent:
-        """Return the first verified *kind* event about *object_id*."""
-        async with asyncio.timeout(timeout):
-            while True:
-                event = await self.events.get()
-                data = event.data
-                ids = {getattr(data, "partner_user_id", None), getattr(data, "gig_id", None)}
-                ids.add(getattr(data, "id", None))
-                if event.type is kind and object_id in ids:
-                    return event
+        self.payment_ids: list[str] = []
+        self.forged_sent = 0  # deliveries the demo forged on purpose, to be refused
 
     # -- the steps -------------------------------------------------------------
 
@@ -125,9 +98,10 @@ class _Flow:
         return f"application {application.status}"
 
     async def customer_active_webhook(self) -> str:
-        event = await self.wait_for_event(EventType.CUSTOMER_ACTIVE, self.user_id, timeout=10)
+        receiver = self._receiver()
+        event = await receiver.wait_for(EventType.CUSTOMER_ACTIVE, self.user_id, timeout=10)
         customer = await self.lean.customers.wait_until_active(self.user_id, timeout=10)
-        return f"{event.type} verified (HMAC-SHA1); customer {customer.status}"
+        return f"{event.type} over HTTP, signature verified; customer {customer.status}"
 
     async def wait_until_active(self) -> str:
         customer = await self.lean.customers.wait_until_active(self.user_id, timeout=120)
@@ -194,12 +168,61 @@ class _Flow:
             raise DemoFailure(f"{len(pending)} payments still PENDING")
         return f"{len(gigs) + len(payments) - len(pending)} settled, {len(pending)} pending"
 
+    async def completed_webhooks(self) -> str:
+        receiver = self._receiver()
+        expected = [(EventType.GIG_COMPLETED, gig_id) for gig_id in self.gig_ids]
+        expected += [(EventType.SPECIALPAYMENT_COMPLETED, p_id) for p_id in self.payment_ids]
+        async with asyncio.timeout(10):
+            for kind, object_id in expected:
+                await receiver.wait_for(kind, object_id, timeout=10)
+        return (
+            f"{len(self.gig_ids)} x {EventType.GIG_COMPLETED}, "
+            f"{len(self.payment_ids)} x {EventType.SPECIALPAYMENT_COMPLETED}; each verified"
+        )
+
+    async def redelivery_and_forgery(self) -> str:
+        receiver = self._receiver()
+        event = await receiver.wait_for(EventType.CUSTOMER_ACTIVE, self.user_id, timeout=10)
+        body = json.dumps(event.raw, separators=(",", ":")).encode("utf-8")
+        runs = sum(1 for e in receiver.processed if e.id == event.id)
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
+            again = await self._post_signed(http, body, self.api_key)
+            self.forged_sent += 1
+            forged = await self._post_signed(http, body, "sk_not_the_key")
+        runs_after = sum(1 for e in receiver.processed if e.id == event.id)
+        if again.json().get("status") != "duplicate" or runs_after != runs:
+            raise DemoFailure(f"a redelivered event ran the handler again: {again.text}")
+        if forged.status_code != 401:
+            raise DemoFailure(f"a forged delivery got {forged.status_code}, want 401")
+        return f"{event.id} sent again -> 200 duplicate (handler ran once); forged -> 401"
+
     # -- helpers -----------------------------------------------------------------
+
+    async def _post_signed(self, http: httpx.AsyncClient, body: bytes, key: str) -> httpx.Response:
+        headers = {
+            "Content-Type": "application/json",
+            webhooks.SIGNATURE_HEADER: webhooks.sign(body, key),
+        }
+        return await http.post(self._receiver().url, content=body, headers=headers)
+
+    def unexpected_rejections(self) -> list[str]:
+        """Why deliveries the demo did not forge were refused by the receiver."""
+        if self.receiver is None:
+            return []
+        refused = [a for a in self.receiver.arrivals if a.outcome == "rejected"]
+        if len(refused) <= self.forged_sent:
+            return []
+        return [f"{a.status_code} {a.reason}" for a in refused]
 
     def _sandbox(self) -> Sandbox:
         if self.sandbox is None:
             raise _Skip("fault injection needs the built-in sandbox")
         return self.sandbox
+
+    def _receiver(self) -> WebhookReceiver:
+        if self.receiver is None:
+            raise _Skip("webhooks need a receiver the target can reach (the built-in sandbox)")
+        return self.receiver
 
     async def _create_gig(self, description: str, total: str, tips: str, expenses: str) -> Gig:
         gig_id = f"gig_demo_{self.run_id}_{len(self.gig_ids) + 1}"
@@ -225,7 +248,8 @@ class _Flow:
             description=f"demo {kind}",
             idempotency_key=key,
         )
-        self.payment_ids.add(payment.id)
+        if payment.id not in self.payment_ids:
+            self.payment_ids.append(payment.id)
         return payment
 
 
@@ -248,26 +272,31 @@ async def _run_step(name: str, step: Callable[[], Awaitable[str]], report: Repor
 
 
 async def run_demo(
-    lean: LeanClient, sandbox: Sandbox | None, api_key: str, report: Report
-) -> tuple[list[StepResult], list[Payout]]:
+    lean: LeanClient,
+    sandbox: Sandbox | None,
+    api_key: str,
+    report: Report,
+    *,
+    receiver: WebhookReceiver | None = None,
+) -> tuple[list[StepResult], Tally]:
     """Run the whole payout flow; return every step's result and what was paid.
 
     Args:
         lean: the client, pointed at the sandbox or at a Lean environment.
         sandbox: the in-process sandbox behind *lean*, or None for a remote target
-            (webhook and fault steps are then skipped).
+            (the fault steps are then skipped).
         api_key: the key webhooks are signed with.
         report: called with each step's result as soon as it is known.
+        receiver: a running receiver the target delivers webhooks to, or None
+            (the webhook steps are then skipped).
     """
-    flow = _Flow(lean, sandbox, api_key)
-    if sandbox is not None:
-        sandbox.add_webhook_listener(flow.receive)
+    flow = _Flow(lean, sandbox, api_key, receiver)
     steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
         ("Create a customer", flow.create_customer),
         ("Submit the application", flow.submit_application),
         (
             "Receive customer.active",
-            flow.customer_active_webhook if sandbox is not None else flow.wait_until_active,
+            flow.customer_active_webhook if receiver is not None else flow.wait_until_active,
         ),
         ("Pay a gig", flow.pay_gig),
         ("Special payment + Idempotency-Key", flow.special_payment_with_key),
@@ -275,6 +304,8 @@ async def run_demo(
         ("Dropped answer on a gig", flow.survive_dropped_gig),
         ("Dropped answer on a payment", flow.survive_dropped_payment),
         ("Payments settle", flow.settle),
+        ("Receive the completed webhooks", flow.completed_webhooks),
+        ("Redelivered and forged webhooks", flow.redelivery_and_forgery),
     ]
     results: list[StepResult] = []
     for name, step in steps:
@@ -282,27 +313,28 @@ async def run_demo(
         results.append(result)
         if result.ok is False and flow.customer is None:
             break  # nothing later can work without the customer
-    if flow.webhook_failures:
+    refused = flow.unexpected_rejections()
+    if refused:
         results.append(
             StepResult(
                 name="Webhook signatures",
                 ok=False,
                 seconds=0.0,
-                detail="; ".join(flow.webhook_failures),
+                detail="deliveries refused by the receiver: " + "; ".join(refused),
             )
         )
         report(results[-1])
     return results, await _tally(flow)
 
 
-async def _tally(flow: _Flow) -> list[Payout]:
+async def _tally(flow: _Flow) -> Tally:
     if flow.customer is None:
-        return []
+        return Tally()
     try:
         gigs = await flow.lean.gigs.list()
         payments = await flow.lean.special_payments.list()
     except Exception:  # the tally is best-effort; the steps already reported failures
-        return []
+        return Tally()
     rows = [
         Payout(
             kind="gig",
@@ -325,4 +357,4 @@ async def _tally(flow: _Flow) -> list[Payout]:
         for p in payments
         if p.id in flow.payment_ids
     ]
-    return rows
+    return Tally(tuple(rows))

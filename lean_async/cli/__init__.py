@@ -1,0 +1,34 @@
+"""The ``lean-async`` command: ``demo`` runs the payout flow, ``sandbox`` serves the sandbox.
+
+Needs the ``cli`` extra (``pip install 'lean-async[cli]'``): click, rich, uvicorn and
+aiohttp.
+"""
+
+from __future__ import annotations
+
+try:
+    import click
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise SystemExit(
+        "lean-async's command line needs its extra: pip install 'lean-async[cli]'"
+    ) from exc
+
+from lean_async._version import __version__
+from lean_async.cli._demo_command import demo
+from lean_async.cli._sandbox_command import sandbox
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="lean-async")
+def main() -> None:
+    """lean-async: the asyncio SDK for the Lean payouts API."""
+
+
+main.add_command(demo)
+main.add_command(sandbox)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,168 @@
+"""``lean-async demo``: the whole payout flow, against the built-in sandbox by default.
+
+Only ``--base-url`` sends the demo elsewhere; ``$LEAN_BASE_URL``, ``$LEAN_ENVIRONMENT``
+and ``$LEAN_API_KEY`` never do, and production is refused (see `_target`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from lean_async import _config
+from lean_async._client import LeanClient
+from lean_async._demo import Arrival, StepResult, Tally, WebhookReceiver, run_demo
+from lean_async.cli._console import make_console
+from lean_async.cli._target import UnsafeTargetError, check_demo_url
+from lean_async.errors import LeanError
+from lean_async.sandbox import DEFAULT_API_KEY, Sandbox
+
+__all__ = ["demo"]
+
+_MARKS = {True: ("ok", "green"), False: ("FAILED", "bold red"), None: ("skipped", "yellow")}
+_INDENT = " " * 10
+_IGNORED_ENV = (_config.ENV_API_KEY, _config.ENV_BASE_URL, _config.ENV_ENVIRONMENT)
+
+
+def _base_url_option(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_demo_url(value)
+    except UnsafeTargetError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@click.option(
+    "--base-url",
+    default=None,
+    callback=_base_url_option,
+    help="Run against this Lean environment (e.g. staging) instead of the built-in "
+    "sandbox. Production is always refused. $LEAN_BASE_URL is ignored.",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help="API key for --base-url (default $LEAN_API_KEY). Only with --base-url.",
+)
+def demo(base_url: str | None, api_key: str | None) -> None:
+    """Run the whole payout flow and print each step, its timing and the tally.
+
+    Runs against the built-in sandbox, in this process: nothing leaves the machine
+    except webhooks to a receiver on 127.0.0.1. Exits non-zero if any step failed.
+    """
+    if base_url is None and api_key is not None:
+        raise click.UsageError("--api-key goes with --base-url; the built-in sandbox has its own")
+    key = None
+    if base_url is not None:
+        key = api_key or os.environ.get(_config.ENV_API_KEY)
+        if not key:
+            raise click.UsageError(f"--base-url needs a key: --api-key or ${_config.ENV_API_KEY}")
+    console = make_console()
+    try:
+        ok = asyncio.run(_demo(console, base_url, key))
+    except LeanError as exc:  # e.g. plain http to a remote host: say why, no traceback
+        raise click.ClickException(str(exc)) from None
+    sys.exit(0 if ok else 1)
+
+
+def _step_line(step: StepResult) -> Text:
+    label, style = _MARKS[step.ok]
+    return Text.assemble(
+        (f"  {label:<8}", style), f"{step.name:<34} ", f"{step.seconds * 1000:6.0f} ms"
+    )
+
+
+def _arrival_line(arrival: Arrival) -> Text:
+    what = f"{arrival.event_type} {arrival.event_id}" if arrival.event_type else "a delivery"
+    verdict = arrival.outcome + (f" ({arrival.reason})" if arrival.reason else "")
+    style = "red" if arrival.status_code >= 400 else "cyan"
+    return Text(f"{_INDENT}webhook in: {what} -> {arrival.status_code} {verdict}", style=style)
+
+
+async def _demo(console: Console, base_url: str | None, api_key: str | None) -> bool:
+    started = time.perf_counter()
+
+    def report(step: StepResult) -> None:
+        console.print(_step_line(step))
+        console.print(Text(_INDENT + step.detail, style="dim"))
+
+    def show(arrival: Arrival) -> None:
+        console.print(_arrival_line(arrival))
+
+    console.print(Text("lean-async demo", style="bold"))
+    if base_url is None:
+        ignored = [name for name in _IGNORED_ENV if os.environ.get(name)]
+        key = DEFAULT_API_KEY
+        sandbox = Sandbox(api_key=key, approval_delay=1.0, settle_delay=0.5)
+        async with (
+            WebhookReceiver(key, on_arrival=show) as receiver,
+            sandbox,
+            LeanClient(
+                api_key=key,
+                environment=_config.Environment.SANDBOX,
+                base_url=sandbox.base_url,
+                transport=sandbox.transport(),
+                backoff_base=0.1,
+            ) as lean,
+        ):
+            sandbox.register_webhook(receiver.url)
+            console.print(
+                f"Target:   the built-in sandbox, in this process ({lean.base_url}); "
+                "no API request leaves this machine"
+            )
+            console.print(f"Webhooks: {receiver.url} (lean_async.webhooks.aiohttp)")
+            if ignored:
+                console.print(
+                    f"Ignored:  ${', $'.join(ignored)} (only --base-url changes the target)"
+                )
+            console.print()
+            results, tally = await run_demo(lean, sandbox, key, report, receiver=receiver)
+    else:
+        async with LeanClient(
+            api_key=api_key, environment=_config.Environment.SANDBOX, base_url=base_url
+        ) as lean:
+            console.print(f"Target:   {lean.base_url} (from --base-url)")
+            console.print("Webhooks: not received (they would go to the URL registered there)\n")
+            results, tally = await run_demo(lean, None, api_key or "", report)
+    console.print()
+    console.print(_tally_table(tally))
+    failed = [r for r in results if r.ok is False]
+    elapsed = time.perf_counter() - started
+    if failed:
+        console.print(Text(f"{len(failed)} step(s) failed in {elapsed:.1f} s", style="bold red"))
+        return False
+    console.print(
+        Text(f"All steps passed in {elapsed:.1f} s: nobody was paid twice.", style="bold green")
+    )
+    return True
+
+
+def _tally_table(tally: Tally) -> Table:
+    table = Table(title="What was paid")
+    table.add_column("kind")
+    table.add_column("id", overflow="fold")
+    table.add_column("amount", justify="right")
+    table.add_column("status")
+    for row in tally.rows:
+        table.add_row(row.kind, row.id, f"{row.amount:.2f}", row.status)
+    workers = ", ".join(tally.workers) or "nobody"
+    table.add_section()
+    table.add_row(
+        "payouts", f"{_count(tally.payouts, 'payout')} to {workers}", f"{tally.paid_out:.2f}", ""
+    )
+    table.add_row("deductions", _count(tally.deductions, "deduction"), f"{tally.deducted:.2f}", "")
+    table.add_row("net", "what the workers received", f"{tally.net:.2f}", "")
+    return table
+
+
+def _count(rows: tuple[object, ...], noun: str) -> str:
+    return f"{len(rows)} {noun}{'' if len(rows) == 1 else 's'}"

@@ -1,0 +1,185 @@
+"""``lean-async sandbox``: serve the sandbox on a port, optionally forwarding its webhooks.
+
+``--forward-to URL`` registers a webhook receiver at start, as ``stripe listen
+--forward-to`` does for Stripe, but offline: point it at your app's webhook route and
+every event the sandbox emits is POSTed there, signed with the sandbox's key. Each
+delivery attempt, failed ones and their retries above all, is printed as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Final
+
+import click
+import httpx
+from rich.console import Console
+from rich.text import Text
+
+from lean_async.cli._console import make_console
+from lean_async.sandbox import (
+    DEFAULT_API_KEY,
+    Delivery,
+    DeliveryOutcome,
+    Sandbox,
+    running_server,
+)
+
+__all__ = ["delivery_line", "sandbox", "serve_until"]
+
+POLL_INTERVAL: Final = 0.1
+"""Seconds between looks at the sandbox's delivery record."""
+
+
+def _forward_urls(_: click.Context, __: click.Parameter, values: Sequence[str]) -> list[str]:
+    urls = []
+    for value in values:
+        try:
+            url = httpx.URL(value.strip())
+            host = url.host  # decodes IDNA, which may fail too
+        except (httpx.InvalidURL, ValueError):  # ValueError: a bad IDNA label
+            url, host = httpx.URL(), ""
+        if url.scheme not in {"http", "https"} or not host:
+            raise click.BadParameter(
+                f"{value!r} is not an http(s) URL; e.g. http://127.0.0.1:8000/webhooks/lean"
+            )
+        urls.append(str(url))
+    return urls
+
+
+def delivery_line(delivery: Delivery) -> Text:
+    """Describe one webhook delivery attempt in one console line."""
+    at = delivery.at.astimezone().strftime("%H:%M:%S")
+    head = f"{at} webhook {delivery.event_type} {delivery.event_id} -> {delivery.destination}"
+    if delivery.outcome is DeliveryOutcome.DELIVERED:
+        return Text(f"{head}: {delivery.status_code} delivered (attempt {delivery.attempt})")
+    why = f"HTTP {delivery.status_code}" if delivery.status_code is not None else delivery.error
+    if delivery.outcome is DeliveryOutcome.RETRYING:
+        then, style = "will retry", "yellow"
+    else:
+        then, style = "gave up, no more retries", "bold red"
+    return Text(f"{head}: attempt {delivery.attempt} FAILED ({why}); {then}", style=style)
+
+
+async def _print_deliveries(sandbox: Sandbox, console: Console, stop: asyncio.Event) -> None:
+    # The sandbox keeps a typed record of every attempt (`Sandbox.deliveries`); reading
+    # it shows each one exactly once, whatever its logger is configured to say.
+    shown = 0
+    while True:
+        deliveries = sandbox.deliveries
+        for delivery in deliveries[shown:]:
+            console.print(delivery_line(delivery))
+        shown = len(deliveries)
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), POLL_INTERVAL)
+
+
+def _log_to(stream_logger: str, level: int, fmt: str) -> None:
+    # The handler's level, not the logger's: uvicorn resets its loggers' levels at start.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(fmt, datefmt="%H:%M:%S"))
+    log = logging.getLogger(stream_logger)
+    log.addHandler(handler)
+    log.setLevel(min(level, log.getEffectiveLevel()))
+    log.propagate = False
+
+
+async def serve_until(
+    stop: asyncio.Event, console: Console, sandbox: Sandbox, host: str, port: int
+) -> int:
+    """Serve *sandbox* on *host*:*port* and print its deliveries until *stop* is set.
+
+    Returns:
+        The exit status: 0, or 1 when the server could not start (the port is taken).
+    """
+    async with sandbox, contextlib.AsyncExitStack() as stack:
+        try:
+            url = await stack.enter_async_context(
+                running_server(sandbox, host=host, port=port, log_level="info")
+            )
+        except RuntimeError as exc:  # e.g. the port is taken
+            console.print(Text(f"lean-async sandbox: {exc}", style="bold red"))
+            return 1
+        console.print(Text.assemble("Lean sandbox at ", (url, "bold")))
+        key = sandbox.api_key
+        console.print(Text.assemble("API key: ", (key, "bold"), f"  (curl -u {key}: ...)"))
+        for target in sandbox.webhook_urls:
+            console.print(Text.assemble("Forwarding webhooks to ", (target, "bold")))
+        if not sandbox.webhook_urls:
+            console.print(
+                "Register a webhook receiver: --forward-to URL, "
+                'or POST /_sandbox/webhooks {"url": ...}',
+                markup=False,
+            )
+        console.print("Ctrl+C to stop.")
+        await _print_deliveries(sandbox, console, stop)
+    return 0
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--api-key", default=DEFAULT_API_KEY, show_default=True, help="The key the sandbox accepts."
+)
+@click.option(
+    "--approval-delay",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds until a submitted application is approved.",
+)
+@click.option(
+    "--settle-delay",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds until a payment turns SUCCESS.",
+)
+@click.option(
+    "--forward-to",
+    multiple=True,
+    callback=_forward_urls,
+    metavar="URL",
+    help="POST every webhook event to this http(s) URL (your app's receiver), signed "
+    "with the API key. Repeat for several receivers.",
+)
+def sandbox(
+    host: str,
+    port: int,
+    api_key: str,
+    approval_delay: float,
+    settle_delay: float,
+    forward_to: list[str],
+) -> None:
+    """Serve the built-in sandbox over HTTP until interrupted.
+
+    With --forward-to, every webhook event is POSTed to your app, signed with the API
+    key, and each delivery attempt (failures and retries above all) is printed.
+    """
+    console = make_console()
+    # Delivery attempts are printed from the sandbox's own record (above); its logger
+    # only has errors to add here. uvicorn's access lines show each API request.
+    _log_to("lean_async.sandbox", logging.ERROR, "%(asctime)s %(levelname)s %(message)s")
+    _log_to("uvicorn.access", logging.INFO, "%(asctime)s %(message)s")
+    _log_to("uvicorn.error", logging.WARNING, "%(asctime)s %(levelname)s %(message)s")
+    server = Sandbox(api_key=api_key, approval_delay=approval_delay, settle_delay=settle_delay)
+    for url in forward_to:
+        server.register_webhook(url)
+
+    async def until_signalled() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await serve_until(stop, console, server, host, port)
+
+    sys.exit(asyncio.run(until_signalled()))
