@@ -19,6 +19,18 @@ BLOCKS = read_blocks()
 PYTHON_BLOCKS = [b for b in BLOCKS if b.lang == "python"]
 RUN_BLOCKS = [b for b in BLOCKS if b.marker in {"run: script", "run: sandbox"}]
 RUN_TIMEOUT = 60.0
+# Runs a block as a script; an ASGI `app` it defines (FastAPI, Starlette) then has its
+# lifespan started and stopped, so a shared client is really opened and closed.
+RUN_HARNESS = """
+import asyncio, runpy, sys
+app = runpy.run_path(sys.argv[1], run_name="__main__").get("app")
+lifespan = getattr(getattr(app, "router", None), "lifespan_context", None)
+if lifespan is not None:
+    async def start_and_stop():
+        async with lifespan(app):
+            pass
+    asyncio.run(start_and_stop())
+"""
 ROOT = README.parent
 
 
@@ -83,7 +95,10 @@ def test_python_block_compiles_and_its_imports_resolve(block: Block) -> None:
 
 @pytest.mark.parametrize("block", RUN_BLOCKS, ids=_ids(RUN_BLOCKS))
 async def test_run_block_runs(block: Block, tmp_path: Path) -> None:
-    """A runnable block exits 0, silently on stderr, printing its stated output."""
+    """A runnable block exits 0, silently on stderr, printing its stated output.
+
+    An ASGI ``app`` the block defines also starts and stops its lifespan.
+    """
     script = tmp_path / "example.py"
     script.write_text(block.code, encoding="utf-8")
     async with Sandbox(approval_delay=0.1) as sandbox, running_server(sandbox) as base_url:
@@ -94,6 +109,8 @@ async def test_run_block_runs(block: Block, tmp_path: Path) -> None:
             sys.executable,
             "-W",
             "error",
+            "-c",
+            RUN_HARNESS,
             str(script),
             cwd=tmp_path,
             env=env,
