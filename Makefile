@@ -3,14 +3,17 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every optional integration, so the whole suite runs.
+EXTRAS := cli,fastapi,aiohttp,redis
 
 .PHONY: install test lint typecheck pytest demo bench clean
 
+# pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' --group dev
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,7 +6,7 @@ whose transport is `build_stack(httpx.AsyncHTTPTransport(...))`, both with the s
 limits. Many short runs alternate between the two and each cell is the best run, which
 keeps the comparison fair on a machine that other work also loads; the CPU microseconds
 per request of this process are shown too, as the steadiest view of what the stack adds.
-The DESIGN target is a ratio stack/raw of at least 0.95.
+The target is a ratio stack/raw of at least 0.95.
 
     python benchmarks/bench_stack.py [--requests 200] [--rounds 24] [--concurrency 1 10 50]
 """

@@ -35,7 +35,7 @@ class Environment(enum.StrEnum):
 
 # The reference names two staging hosts: "app.staging.withlean.com" (its Schema section)
 # and "staging.app.withlean.com" (some curl examples). We follow the Schema section,
-# which DESIGN.md also names; pass base_url= to reach the other.
+# which the README's "Choices" section records; pass base_url= to reach the other.
 BASE_URLS: Final[dict[Environment, str]] = {
     Environment.SANDBOX: "https://app.staging.withlean.com/api",
     Environment.PRODUCTION: "https://app.withlean.com/api",

@@ -1,4 +1,4 @@
-"""The reference's own example JSON objects, copied once from lean-api-reference.md."""
+"""The reference's own example JSON objects, copied once from the Lean API reference."""
 
 from __future__ import annotations
 

@@ -241,7 +241,7 @@ async def test_connection_failure_is_an_api_connection_error() -> None:
 
 
 def test_public_names_are_pinned() -> None:
-    """The top-level surface is exactly what DESIGN.md names (plus Environment)."""
+    """The top-level surface is exactly the pinned public API (plus Environment)."""
     assert lean_async.__all__ == sorted(lean_async.__all__, key=str)
     expected = {
         "LeanClient",

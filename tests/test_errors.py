@@ -29,7 +29,7 @@ def test_status_maps_to_its_class(status: int, cls: type[errors.APIStatusError])
 
 
 def test_hierarchy_matches_the_design() -> None:
-    """The tree drawn in DESIGN.md holds."""
+    """The tree drawn in the errors module docstring and the README holds."""
     assert issubclass(errors.ValidationError, ValueError)
     assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
     assert issubclass(errors.ServiceUnavailableError, errors.InternalServerError)

@@ -1,6 +1,6 @@
 """The retry layer: exponential backoff with full jitter, Retry-After, a budget, safe replays.
 
-What is retried depends on how far the failed attempt got (DESIGN "Exactly-once payments"):
+What is retried depends on how far the failed attempt got (README "Retries and exactly-once"):
 
 - nothing was sent (`httpx.ConnectError`, `httpx.ConnectTimeout`, `httpx.PoolTimeout`):
   always;

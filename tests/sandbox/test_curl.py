@@ -1,6 +1,6 @@
 """The reference's own curl examples, run with the real curl against a real server.
 
-The examples are copied verbatim from lean-api-reference.md. As shell they are broken
+The examples are copied verbatim from the Lean API reference. As shell they are broken
 (``curl POST URL`` makes curl fetch a host named "POST"; several lines lack their
 ``\\``), so each is read as its author meant it: the method word becomes ``--request``,
 the lines are joined, the staging host becomes the local server, ``<API-KEY>`` the test
