@@ -101,14 +101,29 @@ def _mapped_exceptions(
         if _log.isEnabledFor(logging.DEBUG):
             _log_call(request, type(exc).__name__, started)
         target = next(dst for src, dst in _EXCEPTIONS.items() if isinstance(exc, src))
-        message = str(exc) or type(exc).__name__
         if redactor is not None:
-            redacted = redactor.text(message)
-            if redacted != message:
-                # The cause travels with the error (logs, Sentry): clean its text too.
-                exc.args = (redacted, *exc.args[1:])
-                message = redacted
+            _redact_chain(exc, redactor)
+        message = str(exc) or type(exc).__name__
         raise target(message, **call_context(request)) from exc
+
+
+def _redact_chain(exc: BaseException, redactor: Redactor) -> None:
+    """Redact the key from the text of *exc* and of the exceptions chained below it.
+
+    They travel with the error (logs, error trackers); a failing transport may have
+    quoted the request's headers.
+    """
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if any(isinstance(arg, str) for arg in node.args):
+            node.args = tuple(
+                redactor.text(arg) if isinstance(arg, str) else arg for arg in node.args
+            )
+        if isinstance(node, OSError) and isinstance(node.strerror, str):
+            node.strerror = redactor.text(node.strerror)  # OSError's str() reads it
+        node = node.__cause__ or node.__context__
 
 
 def _status_error(

@@ -337,13 +337,21 @@ async def test_connection_error_text_is_redacted_with_its_cause() -> None:
     """An httpx exception quoting the key is redacted in the error and in the cause."""
 
     def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError(f"cannot send Basic {TOKEN}")
+        try:
+            raise OSError(32, f"broken pipe after {KEY}")
+        except OSError as low:
+            raise httpx.ConnectError(f"cannot send Basic {TOKEN}") from low
 
     transport = ErrorsTransport(httpx.MockTransport(handler), redactor=Redactor(Secret(KEY)))
     with pytest.raises(APIConnectionError) as caught:
         await transport.handle_async_request(build())
     assert caught.value.message == "cannot send Basic [REDACTED]"
-    assert str(caught.value.__cause__) == "cannot send Basic [REDACTED]"
+    cause = caught.value.__cause__
+    assert cause is not None
+    assert str(cause) == "cannot send Basic [REDACTED]"
+    assert cause.__cause__ is not None
+    assert cause.__cause__.args == (32, "broken pipe after [REDACTED]")
+    assert str(cause.__cause__) == "[Errno 32] broken pipe after [REDACTED]"
 
 
 def test_redactor_walks_any_depth_without_recursion() -> None:
