@@ -302,12 +302,18 @@ class LeanClient:
         return self._parse(response, lambda data: structure_list(data, cls))
 
     def _parse(self, response: httpx.Response, build: Callable[[Any], R]) -> R:
+        # Deep nesting can exhaust recursion while decoding or while structuring (the
+        # less stack is left, the sooner): either way the body is not what the API sends.
+        try:
+            return self._decode_and_build(response, build)
+        except RecursionError:
+            raise self._invalid(response, "the response body is nested too deeply") from None
+
+    def _decode_and_build(self, response: httpx.Response, build: Callable[[Any], R]) -> R:
         try:
             data = response.json()
         except ValueError:
             raise self._invalid(response, "the response body is not JSON") from None
-        except RecursionError:
-            raise self._invalid(response, "the response body is nested too deeply") from None
         try:
             return build(data)
         except StructureError as exc:
@@ -319,8 +325,6 @@ class LeanClient:
                 status_code=response.status_code,
                 **ext.call_context(response.request),
             ) from None
-        except RecursionError:
-            raise self._invalid(response, "the response body is nested too deeply") from None
 
     def _invalid(self, response: httpx.Response, message: str) -> APIResponseValidationError:
         """Return the error for a 2xx body that cannot be decoded at all."""

@@ -207,10 +207,7 @@ class APIStatusError(APIError):
         super().__init__(message, **kwargs)
 
     def _pickle_state(self) -> dict[str, Any]:
-        state = super()._pickle_state()
-        if isinstance(self.response, httpx.Response):
-            state["response"] = _detached(self.response)
-        return state
+        return {**super()._pickle_state(), "response": _detached(self.response)}
 
 
 def _detached(response: httpx.Response) -> httpx.Response:
