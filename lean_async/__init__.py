@@ -25,6 +25,7 @@ from lean_async.errors import (
     RateLimitError,
     SandboxOnlyError,
     ServiceUnavailableError,
+    UnprocessableEntityError,
     ValidationError,
     WebhookVerificationError,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SpecialPayment",
     "SpecialPaymentType",
+    "UnprocessableEntityError",
     "ValidationError",
     "WebhookEvent",
     "WebhookVerificationError",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from functools import cached_property
@@ -16,8 +18,9 @@ from lean_async._convert import StructureError, structure, structure_list
 from lean_async._version import __version__
 from lean_async.errors import APIResponseValidationError, LeanError
 from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
-from lean_async.transport import RetryBudget, RetryPolicy, build_stack
+from lean_async.transport import IDEMPOTENCY_HEADER, RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
+from lean_async.transport._redact import Redactor
 
 __all__ = ["LeanClient"]
 
@@ -84,9 +87,13 @@ class LeanClient:
             *max_keepalive_connections* (default: the same number).
         backoff_base: first retry backoff ceiling in seconds (full jitter).
         backoff_cap: largest retry backoff in seconds.
+        max_response_bytes: the largest response body accepted, counted after
+            decoding (default 64 MiB, enough for 100,000 gigs from a list call); a
+            larger one raises `APIResponseValidationError` without being held whole.
 
     Raises:
-        LeanError: no API key, an unknown environment, or an unsafe base URL.
+        LeanError: no API key, an unknown environment, an unsafe base URL, or a
+            *max_response_bytes* that is not a positive integer.
     """
 
     def __init__(
@@ -104,6 +111,7 @@ class LeanClient:
         max_keepalive_connections: int | None = None,
         backoff_base: float = _config.DEFAULT_BACKOFF_BASE,
         backoff_cap: float = _config.DEFAULT_BACKOFF_CAP,
+        max_response_bytes: int = _config.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         _logging.setup_from_env()
         key = api_key if api_key is not None else os.environ.get(_config.ENV_API_KEY)
@@ -115,10 +123,12 @@ class LeanClient:
         if http_client is not None and transport is not None:
             raise LeanError("pass http_client= or transport=, not both")
         self._api_key = _config.Secret(key)
+        self._redactor = Redactor(self._api_key)
         self._environment, self._base_url = _resolve_target(environment, base_url)
         self._timeout = timeout
         self._max_retries = _non_negative("max_retries", max_retries)
         self._deadline = deadline
+        _at_least("max_response_bytes", max_response_bytes, 1)
         self._owner = True
 
         if http_client is not None:
@@ -138,7 +148,13 @@ class LeanClient:
         policy = RetryPolicy(
             max_retries=self._max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
         )
-        stack = build_stack(base, api_key=self._api_key, policy=policy, budget=RetryBudget())
+        stack = build_stack(
+            base,
+            api_key=self._api_key,
+            policy=policy,
+            budget=RetryBudget(),
+            max_response_bytes=max_response_bytes,
+        )
         self._pool = _Pool(
             http=httpx.AsyncClient(
                 base_url=self._base_url,
@@ -235,6 +251,13 @@ class LeanClient:
     ) -> httpx.Response:
         """Send one logical call through the stack and return its 2xx response.
 
+        A POST without *idempotency_key* gets a fresh one here, before anything is
+        sent, so that it is known whatever ends the call. When the call is cancelled
+        (``asyncio.timeout``, a cancelled task, Ctrl-C), the `asyncio.CancelledError`
+        leaving it gets a note naming the key: the request may have reached Lean, and
+        calling again with that key cannot act twice. ``asyncio.timeout`` chains that
+        error as its `TimeoutError`'s ``__cause__``.
+
         Args:
             method: the HTTP method.
             path: the path below the base URL, already percent-encoded.
@@ -245,6 +268,7 @@ class LeanClient:
 
         Raises:
             APIError: the call failed; see `lean_async.errors`.
+            asyncio.CancelledError: the call was cancelled (with the note above).
         """
         if self._pool.closed:
             raise LeanError("this LeanClient is closed")
@@ -253,12 +277,21 @@ class LeanClient:
             extensions[ext.REPLAY_SAFE] = True
         if self._deadline is not None:
             extensions[ext.DEADLINE] = time.monotonic() + self._deadline
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        if method == "POST" and not idempotency_key:
+            idempotency_key = str(uuid.uuid4())
         http = self._pool.http
         request = http.build_request(
-            method, path, json=json, headers=headers, timeout=self._timeout, extensions=extensions
+            method, path, json=json, timeout=self._timeout, extensions=extensions
         )
-        return await http.send(request)
+        if idempotency_key:
+            # Set on the built request: cheaper than merging a headers= argument.
+            request.headers[IDEMPOTENCY_HEADER] = idempotency_key
+        try:
+            return await http.send(request)
+        except asyncio.CancelledError as cancelled:
+            if idempotency_key:
+                cancelled.add_note(_cancelled_note(method, path, idempotency_key))
+            raise
 
     def parse(self, response: httpx.Response, cls: type[T]) -> T:
         """Decode a response body into *cls*, or raise `APIResponseValidationError`."""
@@ -269,29 +302,39 @@ class LeanClient:
         return self._parse(response, lambda data: structure_list(data, cls))
 
     def _parse(self, response: httpx.Response, build: Callable[[Any], R]) -> R:
-        request = response.request
-        context: dict[str, Any] = {
-            "method": request.method,
-            "url": str(request.url.copy_with(username=None, password=None)),
-            "attempts": ext.get_attempts(request),
-            "idempotency_key": ext.get_idempotency_key(request),
-            "status_code": response.status_code,
-        }
+        # Deep nesting can exhaust recursion while decoding or while structuring (the
+        # less stack is left, the sooner): either way the body is not what the API sends.
+        try:
+            return self._decode_and_build(response, build)
+        except RecursionError:
+            raise self._invalid(response, "the response body is nested too deeply") from None
+
+    def _decode_and_build(self, response: httpx.Response, build: Callable[[Any], R]) -> R:
         try:
             data = response.json()
         except ValueError:
-            raise APIResponseValidationError(
-                "the response body is not JSON", path="$", body=response.text, **context
-            ) from None
+            raise self._invalid(response, "the response body is not JSON") from None
         try:
             return build(data)
         except StructureError as exc:
+            redact = self._redactor
             raise APIResponseValidationError(
-                f"the response does not match the API's shape: {exc}",
-                path=exc.path,
-                body=data,
-                **context,
-            ) from exc
+                redact.text(f"the response does not match the API's shape: {exc}"),
+                path=redact.text(exc.path),
+                body=redact.value(data),
+                status_code=response.status_code,
+                **ext.call_context(response.request),
+            ) from None
+
+    def _invalid(self, response: httpx.Response, message: str) -> APIResponseValidationError:
+        """Return the error for a 2xx body that cannot be decoded at all."""
+        return APIResponseValidationError(
+            message,
+            path="$",
+            body=self._redactor.text(response.text),
+            status_code=response.status_code,
+            **ext.call_context(response.request),
+        )
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -328,9 +371,22 @@ class LeanClient:
 _ResourceTypes = (Customers, Applications, Gigs, SpecialPayments)
 
 
+def _cancelled_note(method: str, path: str, idempotency_key: str) -> str:
+    return (
+        f"lean-async: {method} {path} was cancelled and may have reached Lean; it was sent "
+        f"with Idempotency-Key {idempotency_key!r}. Call again with "
+        f"idempotency_key={idempotency_key!r} to retry it without acting twice."
+    )
+
+
 def _non_negative(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise LeanError(f"{name} must be a non-negative integer, got {value!r}")
+    return _at_least(name, value, 0)
+
+
+def _at_least(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise LeanError(f"{name} must be a {kind} integer, got {value!r}")
     return value
 
 

@@ -9,19 +9,26 @@ Every exception derives from `LeanError`::
      └─ APIError  (.method .url .attempts .idempotency_key .status_code .message .body)
          ├─ APIConnectionError                   no response
          │   └─ APITimeoutError
-         ├─ APIResponseValidationError           2xx whose body is not the expected shape
+         ├─ APIResponseValidationError           a body not the expected shape, too deep
+         │                                       or larger than max_response_bytes
          └─ APIStatusError  (.response)
              ├─ BadRequestError 400
              ├─ AuthenticationError 401
              ├─ PermissionDeniedError 403
              ├─ NotFoundError 404
              ├─ ConflictError 409                (also: a create that found a different twin)
+             ├─ UnprocessableEntityError 422     e.g. an Idempotency-Key reused with another body
              ├─ RateLimitError 429
              └─ InternalServerError 5xx
                  └─ ServiceUnavailableError 503
 
 No message built here ever contains the API key: errors hold method, URL (without
-user info), status, attempt count and idempotency key, never request headers.
+user info), status, attempt count and idempotency key, never request headers; the
+transport redacts the key from server text before it reaches an error.
+
+Every error pickles with its attributes (a `NotFoundError` raised in a process pool
+worker arrives as one). An `APIStatusError`'s ``.response`` is pickled as a detached
+copy: status, headers and body, with a request that keeps only the method and URL.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ __all__ = [
     "RateLimitError",
     "SandboxOnlyError",
     "ServiceUnavailableError",
+    "UnprocessableEntityError",
     "ValidationError",
     "WebhookVerificationError",
     "status_error_class",
@@ -54,7 +62,26 @@ __all__ = [
 
 
 class LeanError(Exception):
-    """Base class of every exception raised by lean-async."""
+    """Base class of every exception raised by lean-async.
+
+    Subclasses take keyword-only arguments, which `pickle`'s default for exceptions
+    (calling the class with ``args`` alone) cannot rebuild; ``__reduce__`` restores the
+    instance's attributes instead of calling its constructor.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args), self._pickle_state())
+
+    def _pickle_state(self) -> dict[str, Any]:
+        """Return the attributes to pickle (``__notes__`` included)."""
+        return dict(self.__dict__)
+
+
+def _restore(cls: type[LeanError], args: tuple[Any, ...]) -> LeanError:
+    """Rebuild a pickled error without calling its constructor; its state follows."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class ValidationError(LeanError, ValueError):
@@ -179,6 +206,31 @@ class APIStatusError(APIError):
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
+    def _pickle_state(self) -> dict[str, Any]:
+        return {**super()._pickle_state(), "response": _detached(self.response)}
+
+
+def _detached(response: httpx.Response) -> httpx.Response:
+    """Return a copy of *response* fit to pickle: no stream, no request headers."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    # The content is already decoded: drop the headers that would make httpx decode it
+    # again or contradict its length.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in {"content-encoding", "content-length"}
+    ]
+    try:
+        sent = response.request
+    except RuntimeError:  # a response built without a request
+        request = None
+    else:
+        request = httpx.Request(sent.method, sent.url.copy_with(username=None, password=None))
+    return httpx.Response(response.status_code, headers=headers, content=content, request=request)
+
 
 class BadRequestError(APIStatusError):
     """400: the API rejected the request's content."""
@@ -217,6 +269,13 @@ class ConflictError(APIStatusError):
         super().__init__(message, **kwargs)
 
 
+class UnprocessableEntityError(APIStatusError):
+    """422: the API understood the request but will not process it.
+
+    The sandbox answers 422 to an ``Idempotency-Key`` reused with a different body.
+    """
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests."""
 
@@ -235,6 +294,7 @@ _STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
     503: ServiceUnavailableError,
 }

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import gc
 import logging
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
 
+import attrs
 import httpx
 import pytest
 import respx
@@ -13,6 +18,7 @@ import respx
 import lean_async
 from lean_async import (
     APIConnectionError,
+    APIResponseValidationError,
     Environment,
     LeanClient,
     LeanError,
@@ -22,6 +28,7 @@ from lean_async.testing import set_testing
 
 KEY = "sk_live_do_not_leak_9c1e"
 SANDBOX = "https://app.staging.withlean.com/api"
+AUTH = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +108,161 @@ def test_http_client_and_transport_are_exclusive() -> None:
         )
 
 
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5])
+def test_max_response_bytes_must_be_a_positive_int(bad: object) -> None:
+    """max_response_bytes rejects zero, negatives, bools and floats."""
+    with pytest.raises(LeanError, match="max_response_bytes must be a positive integer"):
+        LeanClient(api_key=KEY, max_response_bytes=bad)  # type: ignore[arg-type]
+
+
+async def test_max_response_bytes_refuses_a_larger_body() -> None:
+    """A list answer above max_response_bytes raises APIResponseValidationError, unretried."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json=[{"id": str(n)} for n in range(100)])
+
+    transport = httpx.MockTransport(handler)
+    async with LeanClient(api_key=KEY, transport=transport, max_response_bytes=500) as lean:
+        with pytest.raises(APIResponseValidationError, match="max_response_bytes") as info:
+            await lean.gigs.list()
+    assert calls == ["/api/gig"]
+    assert (info.value.status_code, info.value.attempts) == (200, 1)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_deeply_nested_2xx_body_is_a_response_validation_error(method: str) -> None:
+    """A 2xx body nested past the recursion limit is APIResponseValidationError, with the key."""
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=b"[" * 100_000))
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        if method == "POST":
+            call = lean.special_payments.create(
+                partner_user_id="uid_1", amount="1.00", type="bonus", idempotency_key="k-deep"
+            )
+        else:
+            call = lean.special_payments.list()
+        with pytest.raises(APIResponseValidationError, match="nested too deeply") as info:
+            await call
+    error = info.value
+    assert (error.status_code, error.attempts, error.path) == (200, 1, "$")
+    assert error.idempotency_key == ("k-deep" if method == "POST" else None)
+    assert error.__cause__ is None
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    """A self-similar model: structuring it recurses once per level of the body."""
+
+    child: Node | None = None
+
+
+async def test_body_that_decodes_but_is_too_deep_to_structure() -> None:
+    """JSON that decodes but exhausts recursion while structured is a validation error."""
+    body = b'{"child": ' * 600 + b"null" + b"}" * 600
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        response = await lean.request("GET", "node")
+        assert response.json()["child"]["child"] is not None  # it decodes
+        with pytest.raises(APIResponseValidationError) as info:
+            lean.parse(response, Node)
+    assert info.value.attempts == 1
+    assert info.value.path.startswith("$.child.child")
+
+
+def _frames() -> int:
+    frame: FrameType | None = sys._getframe(1)
+    count = 0
+    while frame is not None:
+        count += 1
+        frame = frame.f_back
+    return count
+
+
+def _at_depth(levels: int, call: Callable[[], object]) -> object:
+    """Run *call* under *levels* more frames, as from deep inside an application."""
+    return call() if levels <= 0 else _at_depth(levels - 1, call)
+
+
+@pytest.mark.parametrize("depth", [150, 300])
+async def test_deep_body_parsed_deep_in_the_stack(depth: int) -> None:
+    """With little recursion left, a deep body is still an APIResponseValidationError."""
+    body = b'{"child": ' * depth + b"null" + b"}" * depth
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        response = await lean.request("GET", "node")
+        levels = sys.getrecursionlimit() - _frames() - 120
+        with pytest.raises(APIResponseValidationError):
+            _at_depth(levels, lambda: lean.parse(response, Node))
+
+
+async def test_shape_error_quoting_the_key_is_redacted() -> None:
+    """A 2xx body that echoes the key in a bad field shows [REDACTED] in the error."""
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, json=[{"id": 1, "status": KEY, KEY: KEY}])
+    )
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        with pytest.raises(APIResponseValidationError) as info:
+            await lean.gigs.list()
+    texts = (str(info.value), repr(info.value), repr(info.value.body), info.value.path)
+    assert "[REDACTED]" in repr(info.value.body)
+    for text in texts:
+        assert KEY not in text
+
+
+async def test_post_idempotency_key_is_made_before_sending() -> None:
+    """LeanClient.request gives a POST its key; the server sees it, and only POSTs get one."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("idempotency-key"))
+        return httpx.Response(200, json={})
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        await lean.request("POST", "customer", json={})
+        await lean.request("POST", "customer", json={}, idempotency_key="mine")
+        await lean.request("GET", "customer/1")
+    assert seen[0] is not None
+    assert len(seen[0]) == 36
+    assert seen[1:] == ["mine", None]
+
+
+async def test_cancelled_post_carries_its_idempotency_key_in_a_note() -> None:
+    """asyncio.timeout over a slow POST: the TimeoutError's cause has a note with the key."""
+    seen: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["idempotency-key"])
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        with pytest.raises(TimeoutError) as info:
+            async with asyncio.timeout(0.05):
+                await lean.special_payments.create(
+                    partner_user_id="uid_1", amount="1.00", type="bonus"
+                )
+    cause = info.value.__cause__
+    assert isinstance(cause, asyncio.CancelledError)
+    [note] = cause.__notes__
+    assert f"idempotency_key={seen[0]!r}" in note
+    assert "POST specialpayment was cancelled" in note
+
+
+async def test_cancelled_get_has_no_note() -> None:
+    """A cancelled GET has no key to report and gets no note."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        with pytest.raises(TimeoutError) as info:
+            async with asyncio.timeout(0.05):
+                await lean.gigs.list()
+    assert not hasattr(info.value.__cause__, "__notes__")
+
+
 @pytest.mark.parametrize("bad", [-1, True, 1.5])
 def test_max_retries_must_be_a_non_negative_int(bad: object) -> None:
     """max_retries rejects negatives, bools and floats."""
@@ -121,26 +283,27 @@ async def test_key_never_in_repr_or_errors() -> None:
 
 async def test_transport_replaces_only_the_base() -> None:
     """With transport=, auth, idempotency and retry still apply."""
-    seen: list[httpx.Request] = []
+    seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
+        seen.append(request.headers["authorization"])
         if len(seen) == 1:
             return httpx.Response(503)
         return httpx.Response(200, json=[])
 
     async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
         assert await lean.gigs.list() == []
-    assert len(seen) == 2
-    assert seen[0].headers["authorization"].startswith("Basic ")
+    assert seen == [AUTH, AUTH]
 
 
 async def test_http_client_is_used_and_left_open() -> None:
     """A caller's httpx client carries the requests and stays open after aclose()."""
     calls: list[httpx.Request] = []
+    auth: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request)
+        auth.append(request.headers["authorization"])
         return httpx.Response(200, json=[])
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as own:
@@ -148,7 +311,7 @@ async def test_http_client_is_used_and_left_open() -> None:
             assert await lean.special_payments.list() == []
         assert not own.is_closed
     assert calls[0].url == SANDBOX + "/specialpayment"
-    assert calls[0].headers["authorization"].startswith("Basic ")
+    assert auth == [AUTH]
 
 
 async def test_with_options_shares_the_pool_and_changes_settings() -> None:
@@ -274,6 +437,7 @@ def test_public_names_are_pinned() -> None:
         "RateLimitError",
         "InternalServerError",
         "ServiceUnavailableError",
+        "UnprocessableEntityError",
     }
     assert set(lean_async.__all__) == expected
     for name in expected:

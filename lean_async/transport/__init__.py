@@ -17,6 +17,7 @@ from lean_async.transport._policy import (
 from lean_async.transport.auth import AuthTransport
 from lean_async.transport.errors import ErrorsTransport
 from lean_async.transport.idempotency import IDEMPOTENCY_HEADER, IdempotencyTransport
+from lean_async.transport.limit import ResponseLimitTransport
 from lean_async.transport.retry import RetryTransport
 from lean_async.transport.stack import build_stack
 
@@ -26,6 +27,7 @@ __all__ = [
     "DeadlineExceeded",
     "ErrorsTransport",
     "IdempotencyTransport",
+    "ResponseLimitTransport",
     "RetryBudget",
     "RetryDetails",
     "RetryPolicy",

@@ -7,13 +7,18 @@ import base64
 import httpx
 
 from lean_async._config import Secret
+from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AuthTransport"]
 
 
 class AuthTransport(httpx.AsyncBaseTransport):
-    """Sets ``Authorization: Basic base64(api_key + ":")`` on every request.
+    """Sets ``Authorization: Basic base64(api_key + ":")`` on a request while it is sent.
 
+    Once the inner transport has returned or raised, the header is replaced by
+    ``Basic [REDACTED]``: the request object then reaches responses, errors and
+    exceptions chained to them, which users log, pickle and ship to error trackers, so
+    it must not hold the credential. Each attempt of a retried call sets it afresh.
     The header value is built once here, not per request. Neither the key nor the
     header value appears in this object's repr.
 
@@ -31,16 +36,21 @@ class AuthTransport(httpx.AsyncBaseTransport):
         return f"AuthTransport({self._inner!r}, api_key={Secret('')!r})"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Add the Authorization header and send *request* through the inner transport.
+        """Send *request* through the inner transport with the Authorization header on.
 
         Args:
-            request: the request to send.
+            request: the request to send; it leaves with the header redacted.
 
         Returns:
             The inner transport's response.
         """
-        request.headers["Authorization"] = self._authorization.get_secret_value()
-        return await self._inner.handle_async_request(request)
+        headers = request.headers
+        headers["Authorization"] = self._authorization.get_secret_value()
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            # Response headers have arrived (or the send failed): the bytes are gone.
+            headers["Authorization"] = REDACTED_AUTHORIZATION
 
     async def aclose(self) -> None:
         """Close the inner transport."""

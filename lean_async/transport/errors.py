@@ -6,13 +6,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Final
 
 import httpx
 
-from lean_async.errors import APIConnectionError, APIError, APITimeoutError, status_error_class
+from lean_async.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APITimeoutError,
+    status_error_class,
+)
 from lean_async.transport._headers import parse_retry_after
-from lean_async.transport.extensions import get_attempts, get_idempotency_key
+from lean_async.transport._redact import Redactor
+from lean_async.transport.extensions import call_context, get_attempts, get_idempotency_key
 
 __all__ = ["ErrorsTransport"]
 
@@ -32,15 +39,24 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
     A `httpx.TimeoutException` becomes `APITimeoutError`, any other `httpx.RequestError`
     `APIConnectionError`, and a non-2xx response the `APIStatusError` subclass for its
     status. Every error carries the method, the URL without user info, the attempt count
-    and the idempotency key. Each call is logged at DEBUG (method, path, status,
-    attempts, elapsed time, idempotency key), never headers or bodies.
+    and the idempotency key. An error body too deeply nested to decode raises
+    `APIResponseValidationError` instead. Each call is logged at DEBUG (method, path,
+    status, attempts, elapsed time, idempotency key), never headers or bodies.
+
+    With a *redactor*, the API key (and its Basic token) in a server's error text is
+    replaced by ``[REDACTED]`` before it reaches an error's message, body or response,
+    or the message of the httpx exception chained to it.
 
     Args:
         inner: the transport that sends the request (normally the idempotency layer).
+        redactor: removes the API key from server text; ``None`` to keep text as sent.
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, *, redactor: Redactor | None = None
+    ) -> None:
         self._inner = inner
+        self._redactor = redactor
 
     def __repr__(self) -> str:
         return f"ErrorsTransport({self._inner!r})"
@@ -57,9 +73,10 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
         Raises:
             APIStatusError: the response was not 2xx (the subclass for its status).
             APIConnectionError: no response arrived; `APITimeoutError` when it timed out.
+            APIResponseValidationError: an error body nested too deeply to decode.
         """
         started = time.perf_counter()
-        with _mapped_exceptions(request, started):
+        with _mapped_exceptions(request, started, self._redactor):
             response = await self._inner.handle_async_request(request)
             if not 200 <= response.status_code < 300:
                 await response.aread()
@@ -67,7 +84,7 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
             _log_call(request, response.status_code, started)
         if 200 <= response.status_code < 300:
             return response
-        raise _status_error(request, response)
+        raise _status_error(request, response, self._redactor)
 
     async def aclose(self) -> None:
         """Close the inner transport."""
@@ -75,36 +92,89 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
 
 
 @contextlib.contextmanager
-def _mapped_exceptions(request: httpx.Request, started: float) -> Iterator[None]:
+def _mapped_exceptions(
+    request: httpx.Request, started: float, redactor: Redactor | None
+) -> Iterator[None]:
     try:
         yield
     except httpx.RequestError as exc:
         if _log.isEnabledFor(logging.DEBUG):
             _log_call(request, type(exc).__name__, started)
         target = next(dst for src, dst in _EXCEPTIONS.items() if isinstance(exc, src))
-        raise target(str(exc) or type(exc).__name__, **_context(request)) from exc
+        if redactor is not None:
+            _redact_chain(exc, redactor)
+        message = str(exc) or type(exc).__name__
+        raise target(message, **call_context(request)) from exc
 
 
-def _context(request: httpx.Request) -> dict[str, Any]:
-    return {
-        "method": request.method,
-        "url": str(request.url.copy_with(username=None, password=None)),
-        "attempts": get_attempts(request),
-        "idempotency_key": get_idempotency_key(request),
-    }
+def _redact_chain(exc: BaseException, redactor: Redactor) -> None:
+    """Redact the key from the text of *exc* and of the exceptions chained below it.
+
+    They travel with the error (logs, error trackers); a failing transport may have
+    quoted the request's headers.
+    """
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if any(isinstance(arg, str) for arg in node.args):
+            node.args = tuple(
+                redactor.text(arg) if isinstance(arg, str) else arg for arg in node.args
+            )
+        if isinstance(node, OSError) and isinstance(node.strerror, str):
+            node.strerror = redactor.text(node.strerror)  # OSError's str() reads it
+        node = node.__cause__ or node.__context__
 
 
-def _status_error(request: httpx.Request, response: httpx.Response) -> APIError:
+def _status_error(
+    request: httpx.Request, response: httpx.Response, redactor: Redactor | None
+) -> APIError:
     # httpx attaches the request only after the transport returns; the error needs it now.
     response.request = request
-    body = _decode(response)
+    if redactor is not None and redactor.found_in_bytes(response.content):
+        response = _redacted_copy(response, redactor)
+    try:
+        body = _decode(response)
+    except RecursionError:
+        raise APIResponseValidationError(
+            "the response body is nested too deeply to decode",
+            path="$",
+            status_code=response.status_code,
+            **call_context(request),
+        ) from None
+    if redactor is not None:
+        body = redactor.value(body)
     message = _api_message(body) or f"HTTP {response.status_code} {response.reason_phrase}"
+    if redactor is not None:
+        message = redactor.text(message)
     return status_error_class(response.status_code)(
         message.strip(),
         response=response,
         body=body,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        **_context(request),
+        **call_context(request),
+    )
+
+
+def _redacted_copy(response: httpx.Response, redactor: Redactor) -> httpx.Response:
+    """Return a read copy of *response* whose body holds no form of the API key."""
+    # The content is already decoded: drop the headers that would make httpx decode it
+    # again or contradict its new length.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in {"content-encoding", "content-length"}
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=redactor.content(response.content),
+        request=response.request,
+        extensions={
+            key: value
+            for key, value in response.extensions.items()
+            if key in {"http_version", "reason_phrase"} or key.startswith("lean.")
+        },
     )
 
 

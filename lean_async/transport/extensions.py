@@ -7,7 +7,7 @@ the typed getters below and never by string.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -17,6 +17,7 @@ __all__ = [
     "IDEMPOTENCY_KEY",
     "MAX_RETRIES",
     "REPLAY_SAFE",
+    "call_context",
     "get_attempts",
     "get_deadline",
     "get_idempotency_key",
@@ -71,3 +72,17 @@ def get_idempotency_key(request: httpx.Request) -> str | None:
 def get_attempts(request: httpx.Request) -> int:
     """Return how many attempts were made for *request* (at least 1)."""
     return int(request.extensions.get(ATTEMPTS, 1))
+
+
+def call_context(request: httpx.Request) -> dict[str, Any]:
+    """Return the `APIError` keyword arguments that describe the call of *request*.
+
+    They are its method, its URL without user info, the attempts made and the
+    idempotency key, if any.
+    """
+    return {
+        "method": request.method,
+        "url": str(request.url.copy_with(username=None, password=None)),
+        "attempts": get_attempts(request),
+        "idempotency_key": get_idempotency_key(request),
+    }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from lean_async._config import Secret
+from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES, Secret
 from lean_async.transport._budget import RetryBudget
 from lean_async.transport._policy import RetryPolicy
+from lean_async.transport._redact import Redactor
 from lean_async.transport.auth import AuthTransport
 from lean_async.transport.errors import ErrorsTransport
 from lean_async.transport.idempotency import IdempotencyTransport
+from lean_async.transport.limit import ResponseLimitTransport
 from lean_async.transport.retry import RetryTransport
 
 __all__ = ["build_stack"]
@@ -21,17 +23,20 @@ def build_stack(
     api_key: Secret,
     policy: RetryPolicy,
     budget: RetryBudget | None,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> httpx.AsyncBaseTransport:
     """Wrap *base* in lean-async's layers; a request flows down, the response up::
 
         ErrorsTransport           httpx exceptions -> APIConnectionError/APITimeoutError,
-          |                       non-2xx -> the APIStatusError subclass
+          |                       non-2xx -> the APIStatusError subclass; key redacted
         IdempotencyTransport      POST gets an Idempotency-Key, the same on every attempt
           |
         RetryTransport            backoff + full jitter, Retry-After, budget, safe replays
           |
-        AuthTransport             HTTP Basic, API key as username, empty password
+        ResponseLimitTransport    reads each body, refusing one above max_response_bytes
           |
+        AuthTransport             HTTP Basic, API key as username, empty password,
+          |                       redacted on the request once it is sent
         base                      httpx.AsyncHTTPTransport, or any AsyncBaseTransport
 
     Args:
@@ -39,10 +44,13 @@ def build_stack(
         api_key: the Lean API key.
         policy: the retry policy.
         budget: the client's retry budget, or ``None`` for none.
+        max_response_bytes: the largest response body accepted (after decoding).
 
     Returns:
         The outermost layer, to pass as ``httpx.AsyncClient(transport=...)``.
     """
+    limited = ResponseLimitTransport(AuthTransport(base, api_key), max_response_bytes)
     return ErrorsTransport(
-        IdempotencyTransport(RetryTransport(AuthTransport(base, api_key), policy, budget))
+        IdempotencyTransport(RetryTransport(limited, policy, budget)),
+        redactor=Redactor(api_key),
     )

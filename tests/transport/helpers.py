@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import gc
+import types
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
@@ -118,3 +120,58 @@ def build(
         exts[ext.DEADLINE] = deadline
     json = {"amount": "1.00"} if method == "POST" else None
     return httpx.Request(method, url, json=json, extensions=exts)
+
+
+# Objects the secret search does not enter: code, the machinery of the event loop and
+# sockets (reached through a response's network stream), which lead to the whole process.
+_OPAQUE_MODULES = ("asyncio", "_asyncio", "socket", "ssl", "_ssl", "selectors", "anyio")
+
+
+def reachable_secrets(root: object, secrets: Iterable[str], limit: int = 200_000) -> list[str]:
+    """Return ``repr``s of the strings and bytes reachable from *root* that hold a secret.
+
+    The walk follows `gc.get_referents` (attributes, slots, containers, closures) but
+    does not enter classes, modules, functions, frames, coroutines or event-loop and
+    socket objects, which lead to the whole process rather than to what *root* holds.
+    """
+    needles = [s for s in secrets if s]
+    byte_needles = [s.encode() for s in needles]
+    found: list[str] = []
+    seen: set[int] = set()
+    todo: list[object] = [root]
+    while todo and len(seen) < limit:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, str):
+            if any(n in node for n in needles):
+                found.append(repr(node))
+            continue
+        if isinstance(node, bytes | bytearray | memoryview):
+            data = bytes(node)
+            if any(n in data for n in byte_needles):
+                found.append(repr(data))
+            continue
+        if isinstance(node, _OPAQUE_TYPES) or _is_opaque(node):
+            continue
+        todo.extend(gc.get_referents(node))
+    return found
+
+
+_OPAQUE_TYPES = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.FrameType,
+    types.CodeType,
+    types.CoroutineType,
+    types.TracebackType,
+)
+
+
+def _is_opaque(node: object) -> bool:
+    module = type(node).__module__ or ""
+    return module.split(".")[0] in _OPAQUE_MODULES

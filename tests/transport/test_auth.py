@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 
@@ -43,6 +44,45 @@ async def test_non_ascii_key_is_utf8_encoded() -> None:
     await transport.handle_async_request(httpx.Request("GET", "https://api.example/"))
     token = server.seen[0].headers["authorization"].removeprefix("Basic ")
     assert base64.b64decode(token) == "clé:".encode()
+
+
+async def test_request_is_redacted_once_sent() -> None:
+    """The server gets the key; the request object the caller keeps holds a marker."""
+    server = Server(200)
+    request = httpx.Request("GET", "https://api.example/gig")
+    response = await AuthTransport(server.transport(), Secret(KEY)).handle_async_request(request)
+    assert server.seen[0].headers["authorization"] == f"Basic {ENCODED}"
+    assert request.headers["authorization"] == "Basic [REDACTED]"
+    assert response.status_code == 200
+
+
+async def test_request_is_redacted_when_the_send_fails() -> None:
+    """A send that raises leaves the request, and the exception's request, redacted."""
+    request = httpx.Request("GET", "https://api.example/gig")
+    transport = AuthTransport(Server(httpx.ReadError).transport(), Secret(KEY))
+    with pytest.raises(httpx.ReadError) as caught:
+        await transport.handle_async_request(request)
+    assert caught.value.request.headers["authorization"] == "Basic [REDACTED]"
+
+
+async def test_request_is_redacted_when_the_send_is_cancelled() -> None:
+    """A cancelled send leaves the request redacted."""
+    started = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    request = httpx.Request("GET", "https://api.example/gig")
+    transport = AuthTransport(httpx.MockTransport(handler), Secret(KEY))
+    task = asyncio.create_task(transport.handle_async_request(request))
+    await started.wait()
+    assert request.headers["authorization"] == f"Basic {ENCODED}"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert request.headers["authorization"] == "Basic [REDACTED]"
 
 
 def test_repr_hides_the_key() -> None:
@@ -88,6 +128,8 @@ async def test_key_never_in_logs_reprs_or_errors(
     for exc in (connect_failure.value, unauthorised.value):
         texts += [str(exc), repr(exc), str(exc.__cause__), repr(exc.__dict__)]
     texts.append(repr(unauthorised.value.response.request.headers))
+    texts.append(repr(dict(unauthorised.value.response.request.headers)))
+    texts.append(repr(dict(connect_failure.value.__cause__.request.headers)))
     texts.append(caplog.text)
     assert caplog.records
     for text in texts:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import logging
 from typing import Any
 
 import httpx
 import pytest
 
+from lean_async._config import Secret
 from lean_async.errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -24,6 +29,7 @@ from lean_async.errors import (
 )
 from lean_async.transport import ErrorsTransport
 from lean_async.transport import extensions as ext
+from lean_async.transport._redact import Redactor
 from tests.transport.helpers import BODY_READ_ERROR, Server, build
 
 STATUS_CLASSES = [
@@ -264,3 +270,108 @@ async def test_repr_and_aclose() -> None:
     assert repr(transport).startswith("ErrorsTransport(")
     await transport.aclose()
     assert closed == [True]
+
+
+KEY = "sk_live_??_echoed"  # its Basic token holds a "/", which JSON may escape
+TOKEN = base64.b64encode(f"{KEY}:".encode()).decode()
+
+
+@pytest.mark.parametrize("status", [400, 503])
+async def test_deep_error_body_is_a_response_validation_error(status: int) -> None:
+    """An error body nested too deeply to decode raises APIResponseValidationError."""
+    request = build("POST", "https://api.example/specialpayment")
+    request.extensions[ext.ATTEMPTS] = 2
+    request.extensions[ext.IDEMPOTENCY_KEY] = "k-deep"
+    server = Server(httpx.Response(status, content=b"[" * 100_000))
+    with pytest.raises(APIResponseValidationError) as caught:
+        await ErrorsTransport(server.transport()).handle_async_request(request)
+    error = caught.value
+    assert (error.status_code, error.attempts, error.idempotency_key) == (status, 2, "k-deep")
+    assert error.__cause__ is None
+
+
+async def test_echoed_key_is_redacted_from_message_body_and_response() -> None:
+    """With a redactor, every form of the key in an error body becomes [REDACTED]."""
+    escaped = TOKEN.replace("/", "\\/")
+    text = json.dumps({"message": f"key {KEY} refused", "detail": "x"})
+    raw = text[:-1] + f', "auth": "Basic {escaped}", "{KEY}": "{TOKEN.rstrip("=")}"}}'
+    assert "\\/" in raw
+    response = httpx.Response(
+        403,
+        content=gzip.compress(raw.encode()),
+        headers={"Content-Encoding": "gzip", "Retry-After": "5"},
+    )
+    request = build("GET")
+    with pytest.raises(PermissionDeniedError) as caught:
+        await ErrorsTransport(
+            Server(response).transport(), redactor=Redactor(Secret(KEY))
+        ).handle_async_request(request)
+    error = caught.value
+    assert error.message == "key [REDACTED] refused"
+    assert error.body == {
+        "message": "key [REDACTED] refused",
+        "detail": "x",
+        "auth": "Basic [REDACTED]",
+        "[REDACTED]": "[REDACTED]",
+    }
+    assert error.response.json() == error.body
+    assert error.response.request is request
+    assert error.response.headers["Retry-After"] == "5"
+    assert error.retry_after == 5.0
+    for text in (str(error), repr(error), error.response.text, repr(error.body)):
+        assert KEY not in text
+        assert TOKEN.rstrip("=") not in text
+
+
+async def test_non_json_echo_is_redacted() -> None:
+    """A plain-text error quoting the key keeps its text with the key replaced."""
+    response = httpx.Response(401, text=f"bad key {KEY}")
+    with pytest.raises(AuthenticationError) as caught:
+        await ErrorsTransport(
+            Server(response).transport(), redactor=Redactor(Secret(KEY))
+        ).handle_async_request(build())
+    assert caught.value.body == "bad key [REDACTED]"
+
+
+async def test_connection_error_text_is_redacted_with_its_cause() -> None:
+    """An httpx exception quoting the key is redacted in the error and in the cause."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        try:
+            raise OSError(32, f"broken pipe after {KEY}")
+        except OSError as low:
+            raise httpx.ConnectError(f"cannot send Basic {TOKEN}") from low
+
+    transport = ErrorsTransport(httpx.MockTransport(handler), redactor=Redactor(Secret(KEY)))
+    with pytest.raises(APIConnectionError) as caught:
+        await transport.handle_async_request(build())
+    assert caught.value.message == "cannot send Basic [REDACTED]"
+    cause = caught.value.__cause__
+    assert cause is not None
+    assert str(cause) == "cannot send Basic [REDACTED]"
+    assert cause.__cause__ is not None
+    assert cause.__cause__.args == (32, "broken pipe after [REDACTED]")
+    assert str(cause.__cause__) == "[Errno 32] broken pipe after [REDACTED]"
+
+
+def test_redactor_walks_any_depth_without_recursion() -> None:
+    """Redacting decoded JSON nested far past the recursion limit neither fails nor loses data."""
+    deep: Any = [KEY]
+    for _ in range(50_000):
+        deep = {"k": [deep, 1, None]}
+    cleaned = Redactor(Secret(KEY)).value(deep)
+    for _ in range(50_000):
+        assert isinstance(cleaned, dict)
+        assert cleaned["k"][1:] == [1, None]
+        cleaned = cleaned["k"][0]
+    assert cleaned == ["[REDACTED]"]
+
+
+def test_redactor_hides_the_key() -> None:
+    """The redactor's repr shows no key and it refuses to be pickled."""
+    redactor = Redactor(Secret(KEY))
+    assert KEY not in repr(redactor)
+    with pytest.raises(TypeError):
+        redactor.__reduce__()
+    assert redactor.text("plain") == "plain"
+    assert redactor.value(7) == 7

@@ -43,6 +43,7 @@ def test_public_surface() -> None:
         "DeadlineExceeded",
         "ErrorsTransport",
         "IdempotencyTransport",
+        "ResponseLimitTransport",
         "RetryBudget",
         "RetryDetails",
         "RetryPolicy",
@@ -63,7 +64,13 @@ def test_errors_is_outermost() -> None:
     stack = build_stack(base, api_key=Secret(KEY), policy=RetryPolicy(), budget=None)
     assert isinstance(stack, ErrorsTransport)
     text = repr(stack)
-    order = ["ErrorsTransport", "IdempotencyTransport", "RetryTransport", "AuthTransport"]
+    order = [
+        "ErrorsTransport",
+        "IdempotencyTransport",
+        "RetryTransport",
+        "ResponseLimitTransport",
+        "AuthTransport",
+    ]
     assert [text.index(name) for name in order] == sorted(text.index(name) for name in order)
     assert KEY not in text
 
