@@ -7,11 +7,12 @@ The reference does not fix the body. The SDK and the sandbox use::
 and read it tolerantly, because a refused delivery is retried 5 times and then lost:
 once the signature is right and the body is a JSON object with an event type, the
 event is handed over. ``"type"`` is accepted for ``"event"``; ``id`` and ``createdAt``
-may be missing; extra fields are ignored; an unknown event type is kept as its string
-with its raw ``data``. What does not fit — ``data`` that is not the event's model, a
-``createdAt`` that is not a timestamp — is kept as received, listed in
-`WebhookEvent.problems` with its JSON path, and logged at WARNING (paths and reasons
-only, never the body's values).
+may be missing (the id is then the SHA-256 of the body); extra fields are ignored; an
+unknown event type is kept as its string with its raw ``data``. What does not fit —
+``data`` that is not the event's model, a ``createdAt`` that is not a timestamp, an
+``id`` that is not a string — is kept as received, listed in `WebhookEvent.problems`
+with its JSON path, and logged at WARNING (paths and reasons only, never the body's
+values).
 """
 
 from __future__ import annotations
@@ -121,12 +122,15 @@ def _created_at(body: Mapping[str, Any]) -> tuple[dt.datetime | None, list[str]]
         return None, ["not an ISO 8601 timestamp @ $.createdAt"]
 
 
-def _event_id(body: Mapping[str, Any], payload: bytes) -> str:
+def _event_id(body: Mapping[str, Any], payload: bytes) -> tuple[str, list[str]]:
     value = body.get("id")
     if isinstance(value, str) and value:
-        return value
+        return value, []
     # Lean's retries resend the same bytes, so the body's hash identifies the event.
-    return hashlib.sha256(payload).hexdigest()
+    digest = hashlib.sha256(payload).hexdigest()
+    if value is None:  # no id at all is a shape the reference allows: nothing to report
+        return digest, []
+    return digest, [f"expected a non-empty string, got {_kind(value)} @ $.id"]
 
 
 def parse(
@@ -168,10 +172,10 @@ def parse(
     payload = bytes(payload)
     body = _decode(payload)
     event_type = _event_type(body)
-    event_id = _event_id(body, payload)
+    event_id, id_problems = _event_id(body, payload)
     data, data_problems = _data(event_type, body)
     created_at, time_problems = _created_at(body)
-    problems = (*data_problems, *time_problems)
+    problems = (*id_problems, *data_problems, *time_problems)
     if problems:
         logger.warning(
             "webhook event %s (%s) handed over as received where it did not fit: %s",

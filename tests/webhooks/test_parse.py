@@ -118,14 +118,25 @@ def test_extra_fields_are_ignored() -> None:
     assert parse(*signed(body), API_KEY).data == GIG
 
 
-@pytest.mark.parametrize("event_id", [None, "", 42])
-def test_id_falls_back_to_the_sha256_of_the_payload(event_id: Any) -> None:
-    """Without a non-empty string id, the event id is the SHA-256 hex of the raw body."""
+@pytest.mark.parametrize(
+    ("event_id", "problems"),
+    [
+        (None, ()),
+        ("", ("expected a non-empty string, got string @ $.id",)),
+        (42, ("expected a non-empty string, got number @ $.id",)),
+    ],
+)
+def test_id_falls_back_to_the_sha256_of_the_payload(
+    event_id: Any, problems: tuple[str, ...]
+) -> None:
+    """Without a non-empty string id, the id is the body's SHA-256; a bad id is reported."""
     body = event_body(event_id=None)
     if event_id is not None:
         body["id"] = event_id
     payload, headers = signed(body)
-    assert parse(payload, headers, API_KEY).id == hashlib.sha256(payload).hexdigest()
+    event = parse(payload, headers, API_KEY)
+    assert event.id == hashlib.sha256(payload).hexdigest()
+    assert event.problems == problems
 
 
 def test_missing_created_at_is_none_and_naive_is_utc() -> None:
