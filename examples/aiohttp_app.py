@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lean_async import LeanClient, LeanError, WebhookEvent
+from lean_async import Customer, Gig, LeanClient, LeanError, SpecialPayment, WebhookEvent
 from lean_async.webhooks.aiohttp import LEAN_CLIENT, lean_client_ctx, webhook_handler
 
 logger = logging.getLogger("examples.aiohttp_app")
@@ -44,7 +44,13 @@ EVENTS = web.AppKey("events", deque[dict[str, Any]])
 
 def _summary(event: WebhookEvent) -> dict[str, Any]:
     data = event.data
-    subject = getattr(data, "gig_id", None) or getattr(data, "partner_user_id", None)
+    subject: str | None
+    if isinstance(data, Gig):
+        subject = data.gig_id
+    elif isinstance(data, Customer | SpecialPayment):
+        subject = data.partner_user_id
+    else:  # the raw mapping: an unknown event type, or data that did not fit its model
+        subject = data.get("gigId") or data.get("partnerUserId")
     return {"id": event.id, "type": str(event.type), "subject": subject}
 
 

@@ -1,8 +1,8 @@
 """A FastAPI app that pays a worker through Lean and receives the webhooks that follow.
 
-One `LeanClient` is opened by the app's lifespan and shared by every request
-(``app.state.lean``); Lean's webhooks arrive at ``POST /webhooks/lean``, verified and
-de-duplicated by `lean_async.webhooks.fastapi.webhook_router`, and are logged.
+One `LeanClient` is opened by the app's lifespan (`lean_client_lifespan`) and handed to
+every route that asks for it (`LeanClientDep`); Lean's webhooks arrive at
+``POST /webhooks/lean``, verified and de-duplicated by `webhook_router`, and are logged.
 
 Try it against the built-in sandbox (three terminals)::
 
@@ -25,15 +25,13 @@ import logging
 import os
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
-from lean_async import LeanClient, LeanError, WebhookEvent
-from lean_async.webhooks.fastapi import webhook_router
+from lean_async import Customer, Gig, LeanError, SpecialPayment, WebhookEvent
+from lean_async.webhooks.fastapi import LeanClientDep, lean_client_lifespan, webhook_router
 
 logger = logging.getLogger("examples.fastapi_app")
 
@@ -42,7 +40,13 @@ __all__ = ["create_app"]
 
 def _summary(event: WebhookEvent) -> dict[str, Any]:
     data = event.data
-    subject = getattr(data, "gig_id", None) or getattr(data, "partner_user_id", None)
+    subject: str | None
+    if isinstance(data, Gig):
+        subject = data.gig_id
+    elif isinstance(data, Customer | SpecialPayment):
+        subject = data.partner_user_id
+    else:  # the raw mapping: an unknown event type, or data that did not fit its model
+        subject = data.get("gigId") or data.get("partnerUserId")
     return {"id": event.id, "type": str(event.type), "subject": subject}
 
 
@@ -63,13 +67,10 @@ def create_app(api_key: str | None = None, **client_kwargs: Any) -> FastAPI:
     if not key:
         raise LeanError("set LEAN_API_KEY (the sandbox's is lean_sandbox_key)")
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with LeanClient(api_key=key, **client_kwargs) as lean:
-            app.state.lean = lean
-            yield
-
-    app = FastAPI(title="lean-async FastAPI example", lifespan=lifespan)
+    app = FastAPI(
+        title="lean-async FastAPI example",
+        lifespan=lean_client_lifespan(api_key=key, **client_kwargs),  # app.state.lean
+    )
     app.state.events = deque(maxlen=100)
 
     async def on_event(event: WebhookEvent) -> None:
@@ -81,9 +82,8 @@ def create_app(api_key: str | None = None, **client_kwargs: Any) -> FastAPI:
     app.include_router(webhook_router(api_key=key, handler=on_event))
 
     @app.post("/demo/pay")
-    async def pay(request: Request, amount: Decimal = Decimal("15.00")) -> dict[str, Any]:
+    async def pay(lean: LeanClientDep, amount: Decimal = Decimal("15.00")) -> dict[str, Any]:
         """Register a worker, get them approved (sandbox), and pay them for one gig."""
-        lean: LeanClient = request.app.state.lean
         run = secrets.token_hex(4)
         customer = await lean.customers.create(
             partner_user_id=f"uid_example_{run}",

@@ -164,14 +164,24 @@ class SpecialPayment:
 class WebhookEvent:
     """A verified webhook delivery.
 
+    A correctly signed delivery is never refused for its shape: what does not fit the
+    SDK's models is handed over as received and listed in ``problems``. Tell a typed
+    object from a raw mapping with ``isinstance(event.data, Gig)`` (or `Customer`,
+    `SpecialPayment`).
+
     Attributes:
         id: the delivery's identity for de-duplication: the body's ``id`` when it has
             one, else the SHA-256 hex digest of the raw body (Lean's retries resend the
             same bytes).
         type: the event type; an unknown type is kept as its string.
-        data: the typed object for known types, else the raw ``data`` mapping.
-        created_at: when the event happened, if the body says.
+        data: the typed object when the event type is known and its ``data`` fits the
+            model; otherwise the raw ``data`` mapping (``{}`` when it is missing or
+            not a JSON object).
+        created_at: when the event happened, if the body says so in a timestamp
+            (None when absent or unreadable; the raw value stays in ``raw``).
         raw: the whole decoded JSON body.
+        problems: what did not fit, each ``"<what> @ <JSON path>"`` (e.g.
+            ``"required field missing @ $.data.firstName"``); empty when all fit.
     """
 
     id: str
@@ -179,3 +189,4 @@ class WebhookEvent:
     data: Customer | Gig | SpecialPayment | dict[str, Any]
     created_at: dt.datetime | None = None
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    problems: tuple[str, ...] = ()

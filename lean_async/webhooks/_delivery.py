@@ -13,10 +13,20 @@ in_progress  409     another delivery of the event is running its handler now;
                      has either completed (-> duplicate) or failed (-> runs)
 rejected     401     missing, malformed or wrong signature
 rejected     413     body larger than ``max_body_bytes`` (checked before hashing)
-rejected     400     body not JSON, or not the shape of a Lean event
+rejected     400     body not JSON, not a JSON object, or without an event type
+rejected     500     ``invalid_argument``: the receiver called us wrongly (say, a
+                     str body); a server-side bug, so not the sender's 4xx
 failed       500     the handler raised: the claim is released, so Lean's retry
                      runs the handler again
 ===========  ======  ==========================================================
+
+A correctly signed JSON object with an event type is never rejected for its shape:
+data that does not fit its model reaches the handler raw (see `parse`). Every rejection
+is logged at WARNING on ``lean_async.webhooks`` with its reason and status — never the
+key, the signature or the body.
+
+The handler may be ``async def`` (awaited) or a plain ``def``, which runs in a worker
+thread so it cannot block the event loop (as FastAPI runs ``def`` endpoints).
 
 If marking the event complete fails after the handler succeeded (say Redis blipped),
 the answer is still 200: the handler did its work, and a 5xx would only make Lean
@@ -25,7 +35,9 @@ retry into a handler that may run again once the lease expires.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -50,8 +62,13 @@ __all__ = [
 
 logger = logging.getLogger("lean_async.webhooks")
 
-WebhookHandler = Callable[[WebhookEvent], Awaitable[object]]
-"""Your code: an async function taking the verified event; its return value is ignored."""
+WebhookHandler = Callable[[WebhookEvent], Awaitable[object] | None]
+"""Your code: ``async def`` or ``def``, taking the verified event; its return is ignored.
+
+Returning means "done" (the event is recorded and Lean gets 200); raising means "not
+done" (Lean gets 500 and its retry runs the handler again). A ``def`` handler runs in a
+worker thread.
+"""
 
 _REJECTION_STATUS: Final[Mapping[str, int]] = {
     "missing_signature": 401,
@@ -60,6 +77,7 @@ _REJECTION_STATUS: Final[Mapping[str, int]] = {
     "payload_too_large": 413,
     "invalid_json": 400,
     "invalid_shape": 400,
+    "invalid_argument": 500,
 }
 
 
@@ -73,7 +91,7 @@ class DeliveryOutcome(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     """Another delivery of the event is running the handler (409: Lean retries)."""
     REJECTED = "rejected"
-    """Failed verification or parsing (401, 400 or 413)."""
+    """Failed verification or parsing (401, 400 or 413; 500 for ``invalid_argument``)."""
     FAILED = "failed"
     """The handler raised; the event was released for Lean's retry (500)."""
 
@@ -118,10 +136,13 @@ def rejected(exc: WebhookVerificationError) -> DeliveryResult:
         exc: the verification or parsing failure.
 
     Returns:
-        A REJECTED result with the status for ``exc.reason`` (401, 400 or 413).
+        A REJECTED result with the status for ``exc.reason`` (401, 400, 413 or 500).
     """
-    logger.info("rejected webhook delivery: %s", exc.reason)
     status = _REJECTION_STATUS.get(exc.reason, 400)
+    # The message names lengths, types and JSON paths only: never the key, the
+    # signature or the body's content (see _signature and _parse).
+    level = logging.ERROR if status >= 500 else logging.WARNING  # 500: our side is wrong
+    logger.log(level, "rejected webhook delivery (%s, answered %d): %s", exc.reason, status, exc)
     return DeliveryResult(
         status_code=status, outcome=DeliveryOutcome.REJECTED, reason=exc.reason, error=exc
     )
@@ -141,6 +162,23 @@ def too_large(max_body_bytes: int) -> DeliveryResult:
             f"webhook body is larger than {max_body_bytes} bytes", reason="payload_too_large"
         )
     )
+
+
+def _is_async(handler: WebhookHandler) -> bool:
+    """Whether calling *handler* gives an awaitable (functions, partials, objects)."""
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an object with async __call__
+    )
+
+
+async def _run(handler: WebhookHandler, event: WebhookEvent) -> None:
+    """Await an async handler; run a plain one in a worker thread."""
+    if _is_async(handler):
+        result = handler(event)
+    else:
+        result = await asyncio.to_thread(handler, event)
+    if inspect.isawaitable(result):  # also a def that returns a coroutine
+        await result
 
 
 async def _release(store: DedupStore, event_id: str, token: str) -> None:
@@ -165,7 +203,8 @@ async def handle_delivery(
         payload: the raw request body (read at most ``max_body_bytes + 1`` bytes of it).
         headers: the request headers (any case-insensitive or plain mapping).
         api_key: your API key, or several during a rotation.
-        handler: ``async def handler(event: WebhookEvent) -> None``.
+        handler: ``async def handler(event: WebhookEvent) -> None`` (or a plain
+            ``def``, run in a worker thread); return = done, raise = retry.
         store: the `DedupStore` shared by every receiver of these webhooks.
         max_body_bytes: the largest body accepted.
 
@@ -173,8 +212,6 @@ async def handle_delivery(
         The `DeliveryResult`; answer Lean with its ``status_code``.
 
     Raises:
-        TypeError: *payload* is not bytes, or *api_key* is not str(s).
-        ValueError: *api_key* is empty or an empty list.
         Exception: whatever ``store.claim`` raises (the store is unreachable); the
             framework's 500 then makes Lean retry.
     """
@@ -193,7 +230,7 @@ async def handle_delivery(
         return DeliveryResult(status_code=409, outcome=DeliveryOutcome.IN_PROGRESS, event=event)
 
     try:
-        await handler(event)
+        await _run(handler, event)
     except Exception as exc:
         logger.exception("webhook handler failed for event %s; released for a retry", event.id)
         await _release(store, event.id, token)

@@ -4,11 +4,15 @@ The reference does not fix the body. The SDK and the sandbox use::
 
     {"id": "evt_...", "event": "gig.completed", "data": {<the Gig>}, "createdAt": "<ts>"}
 
-and read it tolerantly: ``"type"`` is accepted for ``"event"``, ``id`` and ``createdAt``
-may be missing, unknown event types are kept as strings with their raw ``data``, and
-extra fields are ignored. What is there must make sense, though: a known event whose
-``data`` does not fit its model, or a ``createdAt`` that is not a timestamp, is
-``invalid_shape`` with the JSON path of the problem.
+and read it tolerantly, because a refused delivery is retried 5 times and then lost:
+once the signature is right and the body is a JSON object with an event type, the
+event is handed over. ``"type"`` is accepted for ``"event"``; ``id`` and ``createdAt``
+may be missing (the id is then the SHA-256 of the body); extra fields are ignored; an
+unknown event type is kept as its string with its raw ``data``. What does not fit —
+``data`` that is not the event's model, a ``createdAt`` that is not a timestamp, an
+``id`` that is not a string — is kept as received, listed in `WebhookEvent.problems`
+with its JSON path, and logged at WARNING (paths and reasons only, never the body's
+values).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -31,11 +36,31 @@ from lean_async.webhooks._signature import (
 
 __all__ = ["parse"]
 
+logger = logging.getLogger("lean_async.webhooks")
+
 _DATA_MODELS: Final[Mapping[str, type[Customer | Gig | SpecialPayment]]] = {
     "customer": Customer,
     "gig": Gig,
     "specialpayment": SpecialPayment,
 }
+
+_Data = Customer | Gig | SpecialPayment | dict[str, Any]
+
+# json.loads builds exactly these types, so a lookup by type() is enough.
+_JSON_KINDS: Final[Mapping[type, str]] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
+def _kind(value: object) -> str:
+    """Name *value*'s JSON type, as a reader of the body would."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def _invalid_shape(message: str) -> WebhookVerificationError:
@@ -50,7 +75,7 @@ def _decode(payload: bytes) -> dict[str, Any]:
             "webhook body is not UTF-8 JSON", reason="invalid_json"
         ) from None
     if not isinstance(body, dict):
-        raise _invalid_shape(f"expected a JSON object, got {type(body).__name__} @ $")
+        raise _invalid_shape(f"expected a JSON object, got {_kind(body)} @ $")
     return body
 
 
@@ -65,26 +90,20 @@ def _event_type(body: Mapping[str, Any]) -> EventType | str:
         return value  # a type this SDK does not know yet: keep it, do not fail
 
 
-def _data(event_type: EventType | str, body: Mapping[str, Any]) -> Any:
+def _data(event_type: EventType | str, body: Mapping[str, Any]) -> tuple[_Data, list[str]]:
+    """Return the typed object (or the raw mapping) and what did not fit."""
     data = body.get("data")
-    if not isinstance(event_type, EventType):
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise _invalid_shape(f"expected a JSON object, got {type(data).__name__} @ $.data")
-        return data
-    model = _DATA_MODELS[event_type.value.split(".", 1)[0]]
     if not isinstance(data, dict):
-        raise _invalid_shape(
-            f"{event_type.value} needs a {model.__name__} object, got "
-            f"{type(data).__name__} @ $.data"
-        )
+        if data is None and not isinstance(event_type, EventType):
+            return {}, []  # an unknown event may carry nothing
+        return {}, [f"expected a JSON object, got {_kind(data)} @ $.data"]
+    if not isinstance(event_type, EventType):
+        return data, []
+    model = _DATA_MODELS[event_type.value.split(".", 1)[0]]
     try:
-        return structure(data, model)
+        return structure(data, model), []
     except StructureError as exc:
-        problems = "; ".join(_under_data(problem) for problem in exc.problems)
-        message = f"{event_type.value} data is not a {model.__name__}: {problems}"
-        raise _invalid_shape(message) from None
+        return data, [_under_data(problem) for problem in exc.problems]
 
 
 def _under_data(problem: str) -> str:
@@ -93,25 +112,27 @@ def _under_data(problem: str) -> str:
     return f"{text}{sep}.data{path}" if sep else f"{problem} @ $.data"
 
 
-def _created_at(body: Mapping[str, Any]) -> dt.datetime | None:
+def _created_at(body: Mapping[str, Any]) -> tuple[dt.datetime | None, list[str]]:
     value = body.get("createdAt")
     if value is None:
-        return None
+        return None, []
     if not isinstance(value, str):
-        kind = type(value).__name__
-        raise _invalid_shape(f"expected a timestamp string, got {kind} @ $.createdAt")
+        return None, [f"expected a timestamp string, got {_kind(value)} @ $.createdAt"]
     try:
-        return parse_datetime(value)
-    except ValueError:
-        raise _invalid_shape(f"not an ISO 8601 timestamp: {value[:40]!r} @ $.createdAt") from None
+        return parse_datetime(value), []
+    except ValueError:  # the value itself is body content: it stays out of the message
+        return None, ["not an ISO 8601 timestamp @ $.createdAt"]
 
 
-def _event_id(body: Mapping[str, Any], payload: bytes) -> str:
+def _event_id(body: Mapping[str, Any], payload: bytes) -> tuple[str, list[str]]:
     value = body.get("id")
     if isinstance(value, str) and value:
-        return value
+        return value, []
     # Lean's retries resend the same bytes, so the body's hash identifies the event.
-    return hashlib.sha256(payload).hexdigest()
+    digest = hashlib.sha256(payload).hexdigest()
+    if value is None:  # no id at all is a shape the reference allows: nothing to report
+        return digest, []
+    return digest, [f"expected a non-empty string, got {_kind(value)} @ $.id"]
 
 
 def parse(
@@ -119,42 +140,56 @@ def parse(
     headers: Mapping[str, str],
     api_key: str | Sequence[str],
     *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
 ) -> WebhookEvent:
-    """Verify a delivery's signature and return its typed event.
+    """Verify a delivery's signature and return its event.
 
     The size limit is checked first (nothing is hashed or decoded beyond it), then the
-    signature, then the JSON body.
+    signature, then the JSON body. A signed JSON object with an event type always gives
+    an event: what does not fit the models is kept raw, listed in ``problems`` and
+    logged at WARNING on ``lean_async.webhooks``.
 
     Args:
         payload: the raw request body, exactly as received.
         headers: the request headers; ``x-lean-signature`` is found case-insensitively
-            in a dict, starlette ``Headers`` or aiohttp ``CIMultiDict``.
+            in a dict, starlette ``Headers``, aiohttp ``CIMultiDict`` or any mapping.
         api_key: your API key, or several during a rotation (any of them verifies).
-        max_body_bytes: the largest body accepted.
+        max_body_bytes: the largest body accepted (default 1 MiB; None: no limit).
 
     Returns:
         The event: ``.type`` an `EventType` (or the unknown type's string), ``.data`` a
-        `Customer`, `Gig` or `SpecialPayment` (or the raw mapping of an unknown type),
-        ``.id`` the body's ``id`` or else the SHA-256 hex of *payload*, ``.raw`` the body.
+        `Customer`, `Gig` or `SpecialPayment` when it fits (else the raw mapping),
+        ``.id`` the body's ``id`` or else the SHA-256 hex of *payload*, ``.raw`` the
+        body, ``.problems`` what did not fit.
 
     Raises:
         WebhookVerificationError: with ``.reason`` ``payload_too_large``,
             ``missing_signature``, ``malformed_signature``, ``signature_mismatch``,
-            ``invalid_json`` (not UTF-8 JSON) or ``invalid_shape`` (not an object, no
-            event type, or data that does not fit; the message names the JSON path).
-        TypeError: *payload* is not bytes, or *api_key* is not str(s).
-        ValueError: *api_key* is empty or an empty list.
+            ``invalid_json`` (not UTF-8 JSON), ``invalid_shape`` (not a JSON object, or
+            no event type; the message names the JSON path) or ``invalid_argument``
+            (a wrong-typed argument, see `verify`). Nothing else is raised.
     """
     signature = header_value(headers, SIGNATURE_HEADER)
     verify(payload, signature, api_key, max_body_bytes=max_body_bytes)
     payload = bytes(payload)
     body = _decode(payload)
     event_type = _event_type(body)
+    event_id, id_problems = _event_id(body, payload)
+    data, data_problems = _data(event_type, body)
+    created_at, time_problems = _created_at(body)
+    problems = (*id_problems, *data_problems, *time_problems)
+    if problems:
+        logger.warning(
+            "webhook event %s (%s) handed over as received where it did not fit: %s",
+            event_id,
+            event_type,
+            "; ".join(problems),
+        )
     return WebhookEvent(
-        id=_event_id(body, payload),
+        id=event_id,
         type=event_type,
-        data=_data(event_type, body),
-        created_at=_created_at(body),
+        data=data,
+        created_at=created_at,
         raw=body,
+        problems=problems,
     )

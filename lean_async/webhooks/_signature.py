@@ -19,6 +19,7 @@ from lean_async.errors import WebhookVerificationError
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "SIGNATURE_HEADER",
+    "check_limit",
     "check_size",
     "header_value",
     "normalize_keys",
@@ -30,10 +31,14 @@ SIGNATURE_HEADER: Final = "x-lean-signature"
 """The request header that carries the signature (matched case-insensitively)."""
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
-"""The largest body `parse` accepts by default (1 MiB)."""
+"""The largest body `verify` and `parse` accept by default (1 MiB)."""
 
 _DIGEST_SIZE: Final = 20  # bytes of an HMAC-SHA1
 _SIGNATURE_LENGTH: Final = 28  # its base64, with one "=" of padding
+
+
+def _invalid_argument(message: str) -> WebhookVerificationError:
+    return WebhookVerificationError(message, reason="invalid_argument")
 
 
 def sign(payload: bytes, api_key: str) -> str:
@@ -69,6 +74,8 @@ def normalize_keys(api_key: str | Sequence[str]) -> tuple[bytes, ...]:
             mistakes, so they fail loudly instead of rejecting every delivery.
     """
     given: object = api_key  # checked at run time: configuration often comes untyped
+    if given is None:
+        raise TypeError("api_key is None (is LEAN_API_KEY set?): give the key to verify with")
     if isinstance(given, str):
         keys: Sequence[object] = (given,)
     elif isinstance(given, Sequence) and not isinstance(given, bytes | bytearray):
@@ -91,20 +98,48 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """Return the first value of header *name*, matched case-insensitively.
 
     Args:
-        headers: a plain dict, starlette ``Headers``, aiohttp ``CIMultiDict``, or any
-            mapping of header names to values.
+        headers: a plain dict, starlette ``Headers``, aiohttp ``CIMultiDict``, werkzeug
+            ``Headers``, or any object with ``get`` and ``items`` like a mapping.
         name: the lower-case header name.
 
     Returns:
         The value, or None when the header is absent.
+
+    Raises:
+        WebhookVerificationError: ``invalid_argument`` when *headers* is not a mapping.
     """
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, candidate in headers.items():
-        if isinstance(key, str) and key.lower() == name:
-            return candidate
+    try:
+        value = headers.get(name)
+        if value is not None:
+            return value
+        for key, candidate in headers.items():
+            if isinstance(key, str) and key.lower() == name:
+                return candidate
+    except (AttributeError, TypeError, ValueError):  # None, a list, a string...
+        raise _invalid_argument(
+            f"headers must be a mapping of header names to values, not {type(headers).__name__}"
+        ) from None
     return None
+
+
+def check_limit(max_body_bytes: object) -> None:
+    """Check that *max_body_bytes* is a size limit: an int >= 0, or None for no limit.
+
+    Args:
+        max_body_bytes: the value to check.
+
+    Raises:
+        TypeError: it is not an int (or None).
+        ValueError: it is negative.
+    """
+    if max_body_bytes is None:
+        return
+    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
+        raise TypeError(
+            f"max_body_bytes must be an int or None, not {type(max_body_bytes).__name__}"
+        )
+    if max_body_bytes < 0:
+        raise ValueError(f"max_body_bytes must not be negative, got {max_body_bytes}")
 
 
 def check_size(payload: bytes | bytearray | memoryview, max_body_bytes: int | None) -> None:
@@ -136,9 +171,8 @@ def _decode_signature(signature: object) -> bytes:
             "the x-lean-signature header is missing or empty", reason="missing_signature"
         )
     if not isinstance(signature, str):
-        raise WebhookVerificationError(
-            f"x-lean-signature must be a string, not {type(signature).__name__}",
-            reason="malformed_signature",
+        raise _invalid_argument(
+            f"the signature must be the header's str value, not {type(signature).__name__}"
         )
     text = signature.strip()
     if not text.isascii():
@@ -165,44 +199,59 @@ def _decode_signature(signature: object) -> bytes:
     return digest
 
 
+def _checked_arguments(
+    payload: object, api_key: object, max_body_bytes: object
+) -> tuple[bytes | bytearray | memoryview, tuple[bytes, ...]]:
+    """Return the payload and the encoded keys, or raise ``invalid_argument``."""
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise _invalid_argument(
+            f"payload must be the raw body bytes, not {type(payload).__name__} "
+            "(re-encoding decoded JSON changes the bytes and breaks the signature)"
+        )
+    try:
+        keys = normalize_keys(api_key)  # type: ignore[arg-type]  # checked at run time
+        check_limit(max_body_bytes)
+    except (TypeError, ValueError) as exc:
+        raise _invalid_argument(str(exc)) from None
+    return payload, keys
+
+
 def verify(
     payload: bytes,
     signature: str | None,
     api_key: str | Sequence[str],
     *,
-    max_body_bytes: int | None = None,
+    max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Check that *signature* is Lean's HMAC of *payload*, or raise.
 
-    The signature is decoded and compared as bytes with `hmac.compare_digest`, against
-    every key given, so a key rotation can accept the old and the new key at once.
+    The size limit is checked first, so nothing is copied or hashed beyond it. The
+    signature is decoded and compared as bytes with `hmac.compare_digest`, against every
+    key given, so a key rotation can accept the old and the new key at once.
 
     Args:
         payload: the raw request body, exactly as received (not re-encoded JSON).
         signature: the ``x-lean-signature`` header value (str, or ASCII bytes), or
             None when absent.
         api_key: your API key, or a sequence of keys any of which may have signed.
-        max_body_bytes: reject longer bodies before hashing them (None: no limit).
+        max_body_bytes: reject longer bodies before hashing them (default 1 MiB;
+            None: no limit).
 
     Raises:
         WebhookVerificationError: with ``.reason`` ``missing_signature``,
             ``malformed_signature`` (not ASCII, not base64, wrong length),
-            ``signature_mismatch`` or ``payload_too_large``.
-        TypeError: *payload* is not bytes, or *api_key* is not str(s).
-        ValueError: *api_key* is empty or an empty list.
+            ``signature_mismatch``, ``payload_too_large``, or ``invalid_argument`` (the
+            call itself is wrong: *payload* not bytes, *signature* not a str, *api_key*
+            not a non-empty str or list of them, *max_body_bytes* not an int >= 0).
+            Nothing else is raised, whatever the arguments.
     """
-    keys = normalize_keys(api_key)
-    if not isinstance(payload, bytes | bytearray | memoryview):
-        raise TypeError(
-            f"payload must be the raw body bytes, not {type(payload).__name__} "
-            "(re-encoding decoded JSON changes the bytes and breaks the signature)"
-        )
-    check_size(payload, max_body_bytes)  # before copying or hashing anything
-    payload = bytes(payload)
+    raw, keys = _checked_arguments(payload, api_key, max_body_bytes)
+    check_size(raw, max_body_bytes)  # before copying or hashing anything
+    body = bytes(raw)
     given = _decode_signature(signature)
     matched = False
     for key in keys:
-        expected = hmac.new(key, payload, hashlib.sha1).digest()
+        expected = hmac.new(key, body, hashlib.sha1).digest()
         # No early exit: every key is tried, so timing does not tell which one matched.
         matched |= hmac.compare_digest(expected, given)
     if not matched:

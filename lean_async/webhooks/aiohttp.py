@@ -2,12 +2,7 @@
 
 Needs the ``aiohttp`` extra::
 
-    try:
     from aiohttp import web
-except ImportError as exc:  # an optional dependency: say which extra brings it
-    raise ImportError(
-        "lean_async.webhooks.aiohttp needs aiohttp: pip install 'lean-async[aiohttp]'"
-    ) from exc
     from lean_async import WebhookEvent
     from lean_async.webhooks.aiohttp import LEAN_CLIENT, lean_client_ctx, webhook_handler
 
@@ -19,9 +14,10 @@ except ImportError as exc:  # an optional dependency: say which extra brings it
     app.router.add_post("/webhooks/lean", webhook_handler(api_key=KEY, handler=on_event))
 
 The handler answers as the FastAPI router does: 200 once processed (and 200 for a
-duplicate, without calling *handler*), 401 bad signature, 400 bad body, 413 too large,
-409 while another delivery of the event is running, 500 when *handler* raised (the
-event is released so Lean's retry runs it again).
+duplicate, without calling *handler*), 401 bad signature, 400 a body that is not a JSON
+object with an event type, 413 too large, 409 while another delivery of the event is
+running, 500 when *handler* raised (the event is released so Lean's retry runs it
+again).
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ except ImportError as exc:  # an optional dependency: say which extra brings it
 from lean_async._client import LeanClient
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
 from lean_async.webhooks._delivery import WebhookHandler, handle_delivery, too_large
-from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, normalize_keys
+from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_limit, normalize_keys
 
 __all__ = ["LEAN_CLIENT", "lean_client_ctx", "webhook_handler"]
 
@@ -72,18 +68,22 @@ def webhook_handler(
 
     Args:
         api_key: your API key, or several during a rotation (any of them verifies).
-        handler: ``async def handler(event: WebhookEvent) -> None``, run once per event.
+        handler: ``async def handler(event: WebhookEvent) -> None`` (or a plain ``def``,
+            run in a worker thread), called once per event. Returning marks the event
+            done (200); raising answers 500 so Lean's retry runs it again.
         store: where processed events are recorded; default a new `MemoryDedupStore`.
         max_body_bytes: larger bodies get 413 without being read further.
 
     Returns:
-        The handler, for ``app.router.add_post(path, ...)``.
+        The request handler, for ``app.router.add_post(path, ...)``.
 
     Raises:
-        TypeError: *api_key* is not str(s).
-        ValueError: *api_key* is empty or an empty list.
+        TypeError: *api_key* is not str(s) (None: is the variable set?), or
+            *max_body_bytes* is not an int.
+        ValueError: *api_key* is empty or an empty list, or *max_body_bytes* < 0.
     """
-    normalize_keys(api_key)
+    normalize_keys(api_key)  # fail when the app is built, not on every delivery
+    check_limit(max_body_bytes)
     dedup = MemoryDedupStore() if store is None else store
 
     async def receive_lean_webhook(request: web.Request) -> web.Response:

@@ -1,19 +1,26 @@
-"""Receive Lean webhooks in FastAPI.
+"""Receive Lean webhooks in FastAPI, and share one `LeanClient` across an app.
 
-Needs the ``fastapi`` extra. Mount a router that verifies, de-duplicates and hands
-each event to your handler once::
+Needs the ``fastapi`` extra::
 
+    from fastapi import FastAPI
     from lean_async import WebhookEvent
-    from lean_async.webhooks.fastapi import webhook_router
+    from lean_async.webhooks.fastapi import LeanClientDep, lean_client_lifespan, webhook_router
+
+    app = FastAPI(lifespan=lean_client_lifespan())  # one LeanClient, closed on shutdown
 
     async def on_event(event: WebhookEvent) -> None:
         print(event.type, event.data)
 
     app.include_router(webhook_router(api_key=API_KEY, handler=on_event))
 
-It answers 200 once the handler returned (and 200, without calling it, for a duplicate
-delivery), 401 for a missing or wrong signature, 400 for a body that is not a Lean
-event, 413 for one over ``max_body_bytes``, 409 while another delivery of the same event
+    @app.get("/gigs")
+    async def gigs(lean: LeanClientDep) -> list[str]:
+        return [gig.gig_id for gig in await lean.gigs.list()]
+
+The router's one route (``POST /webhooks/lean``, or ``path=``) answers 200 once the
+handler returned (and 200, without calling it, for a duplicate delivery), 401 for a
+missing or wrong signature, 400 for a body that is not a JSON object with an event
+type, 413 for one over ``max_body_bytes``, 409 while another delivery of the same event
 is being handled, and 500 when the handler raised (the event is then released, so
 Lean's retry runs it again). Pass ``store=RedisDedupStore(...)`` when several processes
 receive the same webhooks.
@@ -21,37 +28,23 @@ receive the same webhooks.
 The ``verified_event`` dependency only verifies and parses, for routes that want their
 own handling; it cannot de-duplicate safely, because a dependency cannot tell whether
 the route body that runs after it succeeded.
-
-Share one `LeanClient` across the app with a lifespan::
-
-    from contextlib import asynccontextmanager
-    from fastapi import FastAPI, Request
-    from lean_async import LeanClient
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        async with LeanClient() as lean:  # $LEAN_API_KEY, $LEAN_BASE_URL
-            app.state.lean = lean
-            yield
-
-    app = FastAPI(lifespan=lifespan)
-
-    def get_lean(request: Request) -> LeanClient:  # use as Depends(get_lean)
-        return request.app.state.lean
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any, Final
 
 try:
-    from fastapi import APIRouter, HTTPException, Request, Response
+    from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
     from fastapi.responses import JSONResponse
 except ImportError as exc:  # an optional dependency: say which extra brings it
     raise ImportError(
         "lean_async.webhooks.fastapi needs fastapi: pip install 'lean-async[fastapi]'"
     ) from exc
 
+from lean_async._client import LeanClient
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import WebhookEvent
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
@@ -62,9 +55,21 @@ from lean_async.webhooks._delivery import (
     too_large,
 )
 from lean_async.webhooks._parse import parse
-from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, normalize_keys
+from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_limit, normalize_keys
 
-__all__ = ["verified_event", "webhook_router"]
+__all__ = [
+    "DEFAULT_PATH",
+    "LeanClientDep",
+    "get_lean_client",
+    "lean_client_lifespan",
+    "verified_event",
+    "webhook_router",
+]
+
+DEFAULT_PATH: Final = "/webhooks/lean"
+"""Where `webhook_router` receives deliveries unless given ``path=``."""
+
+_STATE_NAME: Final = "lean"  # app.state.lean
 
 
 async def _read_body(request: Request, max_body_bytes: int) -> bytes | None:
@@ -80,12 +85,18 @@ async def _read_body(request: Request, max_body_bytes: int) -> bytes | None:
     return bytes(body)
 
 
+def _check_config(api_key: str | Sequence[str], max_body_bytes: int) -> None:
+    """Fail when the app is built, not on every delivery (loud at startup)."""
+    normalize_keys(api_key)
+    check_limit(max_body_bytes)
+
+
 def webhook_router(
     *,
     api_key: str | Sequence[str],
     handler: WebhookHandler,
     store: DedupStore | None = None,
-    path: str = "/webhooks/lean",
+    path: str = DEFAULT_PATH,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     include_in_schema: bool = False,
 ) -> APIRouter:
@@ -93,9 +104,12 @@ def webhook_router(
 
     Args:
         api_key: your API key, or several during a rotation (any of them verifies).
-        handler: ``async def handler(event: WebhookEvent) -> None``, run once per event.
+        handler: ``async def handler(event: WebhookEvent) -> None`` (or a plain ``def``,
+            run in a worker thread), called once per event. Returning marks the event
+            done (200); raising answers 500 so Lean's retry runs it again.
         store: where processed events are recorded; default a new `MemoryDedupStore`.
-        path: the route's path (the URL you register with Lean).
+        path: the route's path (the URL you register with Lean); default
+            `DEFAULT_PATH`, ``/webhooks/lean``. ``include_router(..., prefix=)`` works too.
         max_body_bytes: larger bodies get 413 without being read further.
         include_in_schema: whether the route shows in the OpenAPI schema.
 
@@ -103,10 +117,11 @@ def webhook_router(
         An `APIRouter` for ``app.include_router(...)``.
 
     Raises:
-        TypeError: *api_key* is not str(s).
-        ValueError: *api_key* is empty or an empty list.
+        TypeError: *api_key* is not str(s) (None: is the variable set?), or
+            *max_body_bytes* is not an int.
+        ValueError: *api_key* is empty or an empty list, or *max_body_bytes* < 0.
     """
-    normalize_keys(api_key)
+    _check_config(api_key, max_body_bytes)
     dedup = MemoryDedupStore() if store is None else store
 
     async def receive_lean_webhook(request: Request) -> Response:
@@ -147,10 +162,10 @@ def verified_event(
         The dependency callable.
 
     Raises:
-        TypeError: *api_key* is not str(s).
-        ValueError: *api_key* is empty or an empty list.
+        TypeError: *api_key* is not str(s), or *max_body_bytes* is not an int.
+        ValueError: *api_key* is empty or an empty list, or *max_body_bytes* < 0.
     """
-    normalize_keys(api_key)
+    _check_config(api_key, max_body_bytes)
 
     async def lean_webhook_event(request: Request) -> WebhookEvent:
         payload = await _read_body(request, max_body_bytes)
@@ -164,3 +179,65 @@ def verified_event(
         raise HTTPException(result.status_code, detail=result.reason)
 
     return lean_webhook_event
+
+
+def lean_client_lifespan(
+    **client_kwargs: Any,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Return a FastAPI lifespan that opens one `LeanClient` and closes it on shutdown.
+
+    The client lives on ``app.state.lean``; routes get it with `LeanClientDep` (or
+    ``Depends(get_lean_client)``). Every request shares its connection pool and retry
+    budget. To combine it with a lifespan of your own, enter it inside yours::
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            async with lean_client_lifespan()(app), my_database(app):
+                yield
+
+    Args:
+        **client_kwargs: passed to `LeanClient` (e.g. ``api_key``, ``base_url``,
+            ``timeout``); by default it reads ``$LEAN_API_KEY``, ``$LEAN_ENVIRONMENT``
+            and ``$LEAN_BASE_URL``.
+
+    Returns:
+        The lifespan, for ``FastAPI(lifespan=...)``.
+
+    Raises:
+        LeanError: at startup, when the client cannot be built (e.g. no API key), so
+            the app refuses to start instead of failing its first request.
+    """
+
+    @asynccontextmanager
+    async def lean_client(app: FastAPI) -> AsyncIterator[None]:
+        async with LeanClient(**client_kwargs) as client:
+            setattr(app.state, _STATE_NAME, client)
+            yield
+
+    return lean_client
+
+
+def get_lean_client(request: Request) -> LeanClient:
+    """Return the app's shared `LeanClient`: a dependency, ``Depends(get_lean_client)``.
+
+    Args:
+        request: the current request (FastAPI passes it).
+
+    Returns:
+        The client opened by `lean_client_lifespan`.
+
+    Raises:
+        RuntimeError: the app was not created with ``lifespan=lean_client_lifespan()``
+            (or is not running).
+    """
+    client = getattr(request.app.state, _STATE_NAME, None)
+    if not isinstance(client, LeanClient):
+        raise RuntimeError(
+            "no LeanClient on app.state.lean: create the app with "
+            "FastAPI(lifespan=lean_client_lifespan())"
+        )
+    return client
+
+
+LeanClientDep = Annotated[LeanClient, Depends(get_lean_client)]
+"""A route parameter annotation giving the shared client: ``async def r(lean: LeanClientDep)``."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from lean_async import LeanClient, LeanError
+from lean_async.models import Customer, EventType, WebhookEvent
 from lean_async.webhooks import MemoryDedupStore
 from lean_async.webhooks.aiohttp import LEAN_CLIENT, lean_client_ctx, webhook_handler
 from tests.webhooks._support import API_KEY, OLD_KEY, event_body, signed
@@ -189,3 +192,60 @@ async def test_lean_client_ctx_under_a_custom_key() -> None:
         assert LEAN_CLIENT not in app
     finally:
         await runner.cleanup()
+
+
+async def test_partial_customer_inactive_reaches_the_handler_raw(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A signed customer.inactive with partial data is 200 and the handler gets the raw data."""
+    received: list[WebhookEvent] = []
+
+    async def on_event(event: WebhookEvent) -> None:
+        received.append(event)
+
+    data = {"partnerUserId": "uid_9", "status": "INACTIVE"}
+    app = web.Application()
+    app.router.add_post("/webhooks/lean", webhook_handler(api_key=API_KEY, handler=on_event))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as http:
+        with caplog.at_level(logging.WARNING, logger="lean_async.webhooks"):
+            status, answer = await post(
+                http, "/webhooks/lean", event_body("customer.inactive", data)
+            )
+    assert (status, answer["status"]) == (200, "processed")
+    assert [(e.type, e.data) for e in received] == [(EventType.CUSTOMER_INACTIVE, data)]
+    assert not isinstance(received[0].data, Customer)
+    assert "@ $.data.firstName" in caplog.text
+
+
+async def test_rejections_are_logged_at_warning_with_their_reason(
+    client: tuple[Client, Recorder], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bad signature, too large, not JSON and no event type each log a WARNING naming why."""
+    http, _ = client
+    with caplog.at_level(logging.WARNING, logger="lean_async.webhooks"):
+        await post(http, "/webhooks/lean", event_body(), **{"x-lean-signature": "A" * 27 + "="})
+        await post(http, "/webhooks/lean", b" " * (LIMIT + 1))
+        await post(http, "/webhooks/lean", b"nope")
+        await post(http, "/webhooks/lean", {"data": {}})
+    reasons = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    expected = ["signature_mismatch", "payload_too_large", "invalid_json", "invalid_shape"]
+    assert len(reasons) == len(expected)
+    for message, reason in zip(reasons, expected, strict=True):
+        assert reason in message
+    assert API_KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"api_key": None}, TypeError),
+        ({"api_key": [API_KEY, ""]}, ValueError),
+        ({"api_key": API_KEY, "max_body_bytes": 1.5}, TypeError),
+    ],
+)
+def test_bad_configuration_fails_when_the_handler_is_built(
+    kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    """A missing key or a bad limit raises at app build time, not as 401s per request."""
+    with pytest.raises(error):
+        webhook_handler(handler=Recorder(), **kwargs)

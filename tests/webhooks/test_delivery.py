@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from lean_async.webhooks import (
     DeliveryOutcome,
     DeliveryResult,
     MemoryDedupStore,
+    WebhookHandler,
     handle_delivery,
+    sign,
 )
 from tests.webhooks._support import API_KEY, event_body, signed
 
@@ -49,7 +52,7 @@ class Recorder:
 
 
 async def deliver(
-    store: DedupStore, handler: Recorder, body: Any = None, **kwargs: Any
+    store: DedupStore, handler: WebhookHandler, body: Any = None, **kwargs: Any
 ) -> DeliveryResult:
     """Sign *body* (default: a gig.completed event) and hand it to handle_delivery."""
     payload, headers = signed(event_body() if body is None else body)
@@ -299,3 +302,104 @@ async def test_distinct_events_are_each_processed() -> None:
         result = await deliver(store, handler, event_body(event_id=f"evt_{number}"))
         assert result.outcome is DeliveryOutcome.PROCESSED
     assert handler.processed == [f"evt_{n}" for n in range(5)]
+
+
+# -- tolerant shape, logging, sync handlers -----------------------------------------------
+
+
+async def test_partial_data_is_processed_with_raw_data(caplog: pytest.LogCaptureFixture) -> None:
+    """A signed customer.inactive with partial data is processed (200), not refused (400)."""
+    received: list[WebhookEvent] = []
+
+    async def handler(event: WebhookEvent) -> None:
+        received.append(event)
+
+    data = {"partnerUserId": "uid_1", "status": "INACTIVE"}
+    payload, headers = signed(event_body("customer.inactive", data))
+    with caplog.at_level(logging.WARNING, logger="lean_async.webhooks"):
+        result = await handle_delivery(
+            payload, headers, api_key=API_KEY, handler=handler, store=MemoryDedupStore()
+        )
+    assert (result.status_code, result.outcome) == (200, DeliveryOutcome.PROCESSED)
+    assert [event.data for event in received] == [data]
+    assert "@ $.data.firstName" in caplog.text
+
+
+SECRET_KEY = "sk_live_never_log_me"
+SECRET_BODY = b'{"event":"gig.completed","data":{"firstName":"Private Person"}}'
+
+
+@pytest.mark.parametrize(
+    ("payload", "signature", "reason"),
+    [
+        (SECRET_BODY, None, "missing_signature"),
+        (SECRET_BODY, "not-a-valid-signature-at-all", "malformed_signature"),
+        (SECRET_BODY, "QUJDREVGR0hJSktMTU5PUFFSU1Q=", "signature_mismatch"),
+        (b'{"Private Person": ' + b" " * 2000 + b"}", None, "payload_too_large"),
+        (b'"Private Person"', "sign", "invalid_shape"),
+        (b"Private Person", "sign", "invalid_json"),
+        (b'{"data": {"name": "Private Person"}}', "sign", "invalid_shape"),
+    ],
+)
+async def test_every_rejection_is_logged_without_secrets(
+    caplog: pytest.LogCaptureFixture, payload: bytes, signature: str | None, reason: str
+) -> None:
+    """Each rejection logs one WARNING with its reason, never the key, signature or body."""
+    if signature == "sign":
+        signature = sign(payload, SECRET_KEY)
+    headers = {} if signature is None else {"x-lean-signature": signature}
+    with caplog.at_level(logging.DEBUG, logger="lean_async"):
+        result = await handle_delivery(
+            payload,
+            headers,
+            api_key=SECRET_KEY,
+            handler=Recorder(),
+            store=MemoryDedupStore(),
+            max_body_bytes=1000,
+        )
+    assert result.reason == reason
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert reason in warnings[0].getMessage()
+    for secret in (SECRET_KEY, "Private Person", signature or "-no-signature-"):
+        assert secret not in caplog.text
+
+
+async def test_invalid_argument_is_a_logged_500(caplog: pytest.LogCaptureFixture) -> None:
+    """A receiver passing decoded text gets a 500 (its own bug) logged at ERROR, no raise."""
+    payload, headers = signed(event_body())
+    with caplog.at_level(logging.ERROR, logger="lean_async.webhooks"):
+        result = await handle_delivery(
+            payload.decode(),  # type: ignore[arg-type]
+            headers,
+            api_key=API_KEY,
+            handler=Recorder(),
+            store=MemoryDedupStore(),
+        )
+    assert (result.status_code, result.reason) == (500, "invalid_argument")
+    assert "invalid_argument" in caplog.text
+
+
+async def test_a_plain_def_handler_runs_once_in_a_worker_thread() -> None:
+    """A sync handler runs off the event loop thread, once; a sync raise gives 500 and a retry."""
+    threads: list[int] = []
+    failures = [RuntimeError("first delivery fails")]
+
+    def handler(event: WebhookEvent) -> None:
+        threads.append(threading.get_ident())
+        if failures:
+            raise failures.pop()
+
+    store = MemoryDedupStore()
+    statuses = [(await deliver(store, handler)).status_code for _ in range(3)]
+    assert statuses == [500, 200, 200]
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads
+
+
+async def test_a_def_returning_a_coroutine_is_awaited() -> None:
+    """A lambda wrapping an async handler is awaited, so its work is done before the 200."""
+    recorder = Recorder()
+    result = await deliver(MemoryDedupStore(), lambda event: recorder(event))
+    assert result.status_code == 200
+    assert recorder.processed == ["evt_1"]

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import Depends, FastAPI
 
-from lean_async.models import EventType, WebhookEvent
+from lean_async import LeanClient, LeanError
+from lean_async.models import Customer, EventType, WebhookEvent
 from lean_async.webhooks import MemoryDedupStore
-from lean_async.webhooks.fastapi import verified_event, webhook_router
+from lean_async.webhooks.fastapi import (
+    LeanClientDep,
+    get_lean_client,
+    lean_client_lifespan,
+    verified_event,
+    webhook_router,
+)
 from tests.webhooks._support import API_KEY, OLD_KEY, event_body, free_port, poll, signed
 from tests.webhooks.test_delivery import Recorder
 
@@ -244,3 +253,127 @@ async def test_on_a_real_uvicorn_server() -> None:
     assert [unsigned.status_code, bad.status_code, large.status_code] == [401, 400, 413]
     assert [failed.status_code, retried.status_code] == [500, 200]
     assert handler.processed == ["evt_1", "evt_3"]
+
+
+PARTIAL_CUSTOMER = {"partnerUserId": "uid_9", "status": "INACTIVE"}
+
+
+async def test_partial_customer_inactive_reaches_the_handler_raw(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A signed customer.inactive with partial data is 200 and the handler gets the raw data."""
+    received: list[WebhookEvent] = []
+
+    async def on_event(event: WebhookEvent) -> None:
+        received.append(event)
+
+    app = FastAPI()
+    app.include_router(webhook_router(api_key=API_KEY, handler=on_event))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        with caplog.at_level(logging.WARNING, logger="lean_async.webhooks"):
+            response = await post(
+                http, "/webhooks/lean", event_body("customer.inactive", PARTIAL_CUSTOMER)
+            )
+    assert (response.status_code, response.json()["status"]) == (200, "processed")
+    assert [(e.type, e.data) for e in received] == [(EventType.CUSTOMER_INACTIVE, PARTIAL_CUSTOMER)]
+    assert not isinstance(received[0].data, Customer)
+    assert "@ $.data.firstName" in caplog.text
+
+
+async def test_rejections_are_logged_at_warning_with_their_reason(
+    client: tuple[httpx.AsyncClient, Recorder], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bad signature, too large, not JSON and no event type each log a WARNING naming why."""
+    http, _ = client
+    with caplog.at_level(logging.WARNING, logger="lean_async.webhooks"):
+        await post(http, "/webhooks/lean", event_body(), **{"x-lean-signature": "A" * 27 + "="})
+        await post(http, "/webhooks/lean", b" " * (LIMIT + 1))
+        await post(http, "/webhooks/lean", b"nope")
+        await post(http, "/webhooks/lean", {"data": {}})
+        await post(http, "/custom", b"nope")
+    reasons = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    expected = ["signature_mismatch", "payload_too_large", "invalid_json", "invalid_shape"]
+    assert len(reasons) == 5
+    for message, reason in zip(reasons, [*expected, "invalid_json"], strict=True):
+        assert reason in message
+    assert API_KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"api_key": None}, TypeError),
+        ({"api_key": ""}, ValueError),
+        ({"api_key": API_KEY, "max_body_bytes": "1MB"}, TypeError),
+        ({"api_key": API_KEY, "max_body_bytes": -1}, ValueError),
+    ],
+)
+def test_bad_configuration_fails_when_the_router_is_built(
+    kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    """A missing key or a bad limit raises at app build time, not as 401s per request."""
+    with pytest.raises(error):
+        webhook_router(handler=Recorder(), **kwargs)
+    with pytest.raises(error):
+        verified_event(**kwargs)
+
+
+def make_lean_app(**client_kwargs: Any) -> tuple[FastAPI, list[LeanClient]]:
+    """An app using lean_client_lifespan, with a route recording the client it was given."""
+    app = FastAPI(lifespan=lean_client_lifespan(**client_kwargs))
+    seen: list[LeanClient] = []
+
+    @app.get("/where")
+    async def where(lean: LeanClientDep) -> dict[str, str]:
+        seen.append(lean)
+        return {"base_url": str(lean.base_url)}
+
+    @app.get("/where-depends")
+    async def where_depends(lean: LeanClient = Depends(get_lean_client)) -> dict[str, str]:  # noqa: B008
+        seen.append(lean)
+        return {"base_url": str(lean.base_url)}
+
+    return app, seen
+
+
+async def test_lean_client_lifespan_shares_one_client_and_closes_it() -> None:
+    """The lifespan opens one LeanClient for every request and closes it on shutdown."""
+    app, seen = make_lean_app(api_key="k", base_url="http://127.0.0.1:9/api")
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+    ):
+        for path in ("/where", "/where", "/where-depends"):
+            answer = (await http.get(path)).json()
+            assert answer["base_url"].startswith("http://127.0.0.1:9/api")
+    assert len(seen) == 3
+    assert seen[0] is seen[1] is seen[2]
+    with pytest.raises(LeanError, match="closed"):
+        await seen[0].customers.get("uid_1")
+
+
+async def test_lean_client_lifespan_fails_startup_without_a_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without an API key the app refuses to start (LeanError), before any request."""
+    monkeypatch.delenv("LEAN_API_KEY", raising=False)
+    app, _ = make_lean_app()
+    with pytest.raises(LeanError, match=r"(?i)api.key"):
+        async with app.router.lifespan_context(app):
+            pytest.fail("the app started without a key")
+
+
+async def test_get_lean_client_without_the_lifespan_says_what_to_do() -> None:
+    """A route asking for the client in an app without the lifespan gets a clear error."""
+    app = FastAPI()
+
+    @app.get("/where")
+    async def where(lean: LeanClientDep) -> str:
+        return str(lean.base_url)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        with pytest.raises(RuntimeError, match=r"lifespan=lean_client_lifespan\(\)"):
+            await http.get("/where")

@@ -70,3 +70,22 @@ def test_integrations_name_their_extra_when_missing(
     monkeypatch.delitem(sys.modules, module, raising=False)
     with pytest.raises(ImportError, match=rf"lean-async\[{extra}\]"):
         importlib.import_module(module)
+
+
+def test_integration_names_are_pinned() -> None:
+    """The FastAPI and aiohttp integrations export exactly these names."""
+    fastapi_integration = importlib.import_module("lean_async.webhooks.fastapi")
+    aiohttp_integration = importlib.import_module("lean_async.webhooks.aiohttp")
+    assert fastapi_integration.__all__ == [
+        "DEFAULT_PATH",
+        "LeanClientDep",
+        "get_lean_client",
+        "lean_client_lifespan",
+        "verified_event",
+        "webhook_router",
+    ]
+    assert aiohttp_integration.__all__ == ["LEAN_CLIENT", "lean_client_ctx", "webhook_handler"]
+    for module in (fastapi_integration, aiohttp_integration):
+        assert module.__doc__
+        for name in module.__all__:
+            assert hasattr(module, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from starlette.datastructures import Headers
 
 from lean_async._convert import unstructure
 from lean_async.errors import WebhookVerificationError
-from lean_async.models import Customer, EventType, Gig, SpecialPayment
+from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
 from lean_async.webhooks import SIGNATURE_HEADER, parse, sign
 from tests.webhooks._support import (
     API_KEY,
@@ -24,6 +25,15 @@ from tests.webhooks._support import (
     event_body,
     signed,
 )
+
+
+def parsed_with_warning(body: Any, caplog: pytest.LogCaptureFixture) -> tuple[WebhookEvent, str]:
+    """Sign and parse *body*; return the event and the WARNING text logged meanwhile."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lean_async.webhooks"):
+        event = parse(*signed(body), API_KEY)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    return event, "\n".join(r.getMessage() for r in warnings)
 
 
 def rejection(body: Any) -> WebhookVerificationError:
@@ -82,11 +92,23 @@ def test_unknown_event_without_data_has_empty_data() -> None:
     assert parse(*signed(body), API_KEY).data == {}
 
 
-def test_unknown_event_with_non_object_data_is_invalid_shape() -> None:
-    """Unknown events still need an object (or nothing) as data."""
-    error = rejection({"event": "ping", "data": [1, 2]})
-    assert error.reason == "invalid_shape"
-    assert "@ $.data" in str(error)
+def test_unknown_event_with_non_object_data_is_delivered_empty(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unknown events with non-object data are handed over with {} and a warning at $.data."""
+    event, warning = parsed_with_warning({"event": "ping", "data": [1, 2]}, caplog)
+    assert (event.type, event.data, event.raw["data"]) == ("ping", {}, [1, 2])
+    assert event.problems == ("expected a JSON object, got array @ $.data",)
+    assert "@ $.data" in warning
+
+
+def test_a_fitting_event_has_no_problems_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A body that fits its model is typed, has no problems and logs no warning."""
+    event, warning = parsed_with_warning(event_body(), caplog)
+    assert isinstance(event.data, Gig)
+    assert (event.problems, warning) == ((), "")
 
 
 def test_extra_fields_are_ignored() -> None:
@@ -96,14 +118,25 @@ def test_extra_fields_are_ignored() -> None:
     assert parse(*signed(body), API_KEY).data == GIG
 
 
-@pytest.mark.parametrize("event_id", [None, "", 42])
-def test_id_falls_back_to_the_sha256_of_the_payload(event_id: Any) -> None:
-    """Without a non-empty string id, the event id is the SHA-256 hex of the raw body."""
+@pytest.mark.parametrize(
+    ("event_id", "problems"),
+    [
+        (None, ()),
+        ("", ("expected a non-empty string, got string @ $.id",)),
+        (42, ("expected a non-empty string, got number @ $.id",)),
+    ],
+)
+def test_id_falls_back_to_the_sha256_of_the_payload(
+    event_id: Any, problems: tuple[str, ...]
+) -> None:
+    """Without a non-empty string id, the id is the body's SHA-256; a bad id is reported."""
     body = event_body(event_id=None)
     if event_id is not None:
         body["id"] = event_id
     payload, headers = signed(body)
-    assert parse(payload, headers, API_KEY).id == hashlib.sha256(payload).hexdigest()
+    event = parse(payload, headers, API_KEY)
+    assert event.id == hashlib.sha256(payload).hexdigest()
+    assert event.problems == problems
 
 
 def test_missing_created_at_is_none_and_naive_is_utc() -> None:
@@ -113,13 +146,26 @@ def test_missing_created_at_is_none_and_naive_is_utc() -> None:
     assert event.created_at == dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("created_at", ["yesterday", 1700000000, ["2024"]])
-def test_bad_created_at_is_invalid_shape(created_at: Any) -> None:
-    """A createdAt that is not an ISO timestamp string is invalid_shape at $.createdAt."""
+@pytest.mark.parametrize(
+    ("created_at", "problem"),
+    [
+        ("yesterday-secret", "not an ISO 8601 timestamp @ $.createdAt"),
+        (1700000000, "expected a timestamp string, got number @ $.createdAt"),
+        (["2024"], "expected a timestamp string, got array @ $.createdAt"),
+    ],
+)
+def test_bad_created_at_keeps_the_event(
+    created_at: Any, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A createdAt that is not a timestamp does not lose the event: None, raw kept, warned."""
     body = {**event_body(created_at=None), "createdAt": created_at}
-    error = rejection(body)
-    assert error.reason == "invalid_shape"
-    assert "@ $.createdAt" in str(error)
+    event, warning = parsed_with_warning(body, caplog)
+    assert event.data == GIG
+    assert event.created_at is None
+    assert event.raw["createdAt"] == created_at
+    assert event.problems == (problem,)
+    assert problem in warning
+    assert "secret" not in warning
 
 
 @pytest.mark.parametrize(
@@ -146,32 +192,44 @@ def test_missing_event_type_is_invalid_shape(body: dict[str, Any]) -> None:
     assert "@ $.event" in str(error) or "@ $.type" in str(error)
 
 
-@pytest.mark.parametrize("data", [None, [], "gig", 7])
-def test_known_event_without_object_data_is_invalid_shape(data: Any) -> None:
-    """A known event needs its object in data."""
-    body = {"event": "gig.completed", "data": data}
-    error = rejection(body)
-    assert error.reason == "invalid_shape"
-    assert "needs a Gig object" in str(error)
-    assert str(error).endswith("@ $.data")
+@pytest.mark.parametrize(
+    ("data", "kind"), [(None, "null"), ([], "array"), ("gig", "string"), (7, "number")]
+)
+def test_known_event_without_object_data_is_delivered_empty(
+    data: Any, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A known event whose data is not an object still arrives, with {} and a warning."""
+    event, warning = parsed_with_warning({"event": "gig.completed", "data": data}, caplog)
+    assert (event.type, event.data) == (EventType.GIG_COMPLETED, {})
+    assert event.problems == (f"expected a JSON object, got {kind} @ $.data",)
+    assert "@ $.data" in warning
 
 
-def test_known_event_with_a_bad_field_names_its_path() -> None:
-    """A field of the wrong shape is reported at its camelCase path under $.data."""
-    data = {**unstructure(GIG), "totalAmount": "fifteen"}
-    error = rejection(event_body("gig.completed", data))
-    assert error.reason == "invalid_shape"
-    assert "@ $.data.totalAmount" in str(error)
+def test_known_event_with_a_bad_field_keeps_raw_data_and_names_the_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A field of the wrong shape gives the raw mapping, and the warning names its path."""
+    data = {**unstructure(GIG), "totalAmount": "fifteen-secret"}
+    event, warning = parsed_with_warning(event_body("gig.completed", data), caplog)
+    assert not isinstance(event.data, Gig)
+    assert event.data == data
+    assert event.problems == ("invalid value for type, expected Decimal @ $.data.totalAmount",)
+    assert "evt_1" in warning
+    assert "gig.completed" in warning
+    assert "@ $.data.totalAmount" in warning
+    assert "secret" not in warning
 
 
-def test_known_event_with_a_missing_field_names_its_path() -> None:
-    """A missing required field is reported under $.data."""
-    data = unstructure(CUSTOMER)
-    del data["partnerUserId"]
-    error = rejection(event_body("customer.active", data))
-    assert error.reason == "invalid_shape"
-    assert "$.data" in str(error)
-    assert "Customer" in str(error)
+def test_partial_customer_inactive_is_delivered_raw(caplog: pytest.LogCaptureFixture) -> None:
+    """A signed customer.inactive with only some customer fields arrives as its raw data."""
+    data = {"partnerUserId": "uid_1", "status": "INACTIVE"}
+    event, warning = parsed_with_warning(event_body("customer.inactive", data), caplog)
+    assert event.type is EventType.CUSTOMER_INACTIVE
+    assert isinstance(event.data, dict)  # how a handler tells raw from typed
+    assert event.data == data
+    assert "required field missing @ $.data.firstName" in event.problems
+    assert "@ $.data.firstName" in warning
+    assert "uid_1" not in warning
 
 
 @pytest.mark.parametrize(
@@ -211,6 +269,21 @@ def test_parse_custom_size_limit() -> None:
     with pytest.raises(WebhookVerificationError) as info:
         parse(payload, headers, API_KEY, max_body_bytes=len(payload) - 1)
     assert info.value.reason == "payload_too_large"
+
+
+def test_parse_size_limit_can_be_switched_off() -> None:
+    """max_body_bytes=None accepts a body over the 1 MiB default."""
+    body = {**event_body(), "padding": " " * 1_048_576}
+    assert parse(*signed(body), API_KEY, max_body_bytes=None).id == "evt_1"
+
+
+@pytest.mark.parametrize("headers", [None, ["x-lean-signature"], "x-lean-signature: abc", 7])
+def test_headers_that_are_not_a_mapping_are_invalid_argument(headers: Any) -> None:
+    """parse(payload, None, key) and other non-mappings are invalid_argument, not AttributeError."""
+    with pytest.raises(WebhookVerificationError) as info:
+        parse(encode(event_body()), headers, API_KEY)
+    assert info.value.reason == "invalid_argument"
+    assert "headers must be a mapping" in str(info.value)
 
 
 def test_parse_checks_signature_before_json() -> None:

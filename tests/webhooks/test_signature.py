@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_async.errors import WebhookVerificationError
-from lean_async.webhooks import SIGNATURE_HEADER, parse, sign, verify
+from lean_async.webhooks import DEFAULT_MAX_BODY_BYTES, SIGNATURE_HEADER, parse, sign, verify
 from lean_async.webhooks._signature import header_value, normalize_keys
 from tests.webhooks._support import API_KEY, OLD_KEY, encode, event_body, signed
 
@@ -80,7 +80,6 @@ def test_missing_signature(signature: str | None) -> None:
         "AAAAAAAAAAAAAAAAAAAAAAAAAAA",  # 27 characters
         base64.b64encode(bytes(32)).decode(),  # a SHA-256 sized digest
         "x",
-        12345,  # not a string at all
     ],
 )
 def test_malformed_signature(signature: Any) -> None:
@@ -128,31 +127,67 @@ def test_every_key_is_tried_without_early_exit(monkeypatch: pytest.MonkeyPatch) 
     assert all(isinstance(a, bytes) and isinstance(b, bytes) for a, b in calls)
 
 
-@pytest.mark.parametrize("api_key", [[], (), ""])
-def test_no_key_is_a_configuration_error(api_key: Any) -> None:
-    """An empty key list or an empty key raises ValueError, not a 401 for every delivery."""
-    with pytest.raises(ValueError, match="api_key") as info:
+@pytest.mark.parametrize("signature", [12345, 1.5, ["sig"], {"sig": 1}, object()])
+def test_a_signature_that_is_not_a_string_is_invalid_argument(signature: Any) -> None:
+    """A signature of the wrong type is a WebhookVerificationError, never a TypeError."""
+    assert reason_of(lambda: verify(BODY, signature, API_KEY)) == "invalid_argument"
+
+
+@pytest.mark.parametrize(
+    ("api_key", "words"),
+    [
+        ([], "empty list"),
+        ((), "empty list"),
+        ("", "empty string"),
+        ([API_KEY, ""], "empty string"),
+        (None, "is None"),
+        (b"bytes-key", "api_key must be a str"),
+        (42, "api_key must be a str"),
+        ([API_KEY, 7], "every api_key must be a str"),
+    ],
+)
+def test_a_bad_key_is_invalid_argument(api_key: Any, words: str) -> None:
+    """A missing, empty or non-str key is invalid_argument, never a TypeError or ValueError."""
+    with pytest.raises(WebhookVerificationError) as info:
         verify(BODY, sign(BODY, API_KEY), api_key)
+    assert info.value.reason == "invalid_argument"
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("api_key", [[], "", None, 42])
+def test_normalize_keys_stays_loud_for_configuration(api_key: Any) -> None:
+    """The check the integrations run at build time raises TypeError/ValueError."""
+    with pytest.raises((TypeError, ValueError), match="api_key") as info:
+        normalize_keys(api_key)
     assert not isinstance(info.value, WebhookVerificationError)
 
 
-@pytest.mark.parametrize("api_key", [b"bytes-key", 42, None, [API_KEY, 7]])
-def test_a_key_that_is_not_a_string_is_a_type_error(api_key: Any) -> None:
-    """Keys must be str or a sequence of str."""
-    with pytest.raises(TypeError, match="api_key"):
-        verify(BODY, sign(BODY, API_KEY), api_key)
+@pytest.mark.parametrize("payload", [BODY.decode(), None, 42, [1, 2]])
+def test_a_payload_that_is_not_bytes_is_invalid_argument(payload: Any) -> None:
+    """Decoded text and other non-bytes are refused: only the raw bytes carry the signature."""
+    with pytest.raises(WebhookVerificationError, match="raw body bytes") as info:
+        verify(payload, sign(BODY, API_KEY), API_KEY)
+    assert info.value.reason == "invalid_argument"
 
 
-def test_empty_key_in_a_list_is_a_configuration_error() -> None:
-    """A rotation list holding an empty string is a ValueError."""
-    with pytest.raises(ValueError, match="empty string"):
-        normalize_keys([API_KEY, ""])
+@pytest.mark.parametrize("limit", ["1024", 1.5, True, -1])
+def test_a_bad_size_limit_is_invalid_argument(limit: Any) -> None:
+    """max_body_bytes must be an int >= 0 or None."""
+    error = reason_of(lambda: verify(BODY, sign(BODY, API_KEY), API_KEY, max_body_bytes=limit))
+    assert error == "invalid_argument"
 
 
-def test_a_str_payload_is_a_type_error() -> None:
-    """Decoded text is refused: only the raw bytes carry the signature."""
-    with pytest.raises(TypeError, match="raw body bytes"):
-        verify(BODY.decode(), sign(BODY, API_KEY), API_KEY)  # type: ignore[arg-type]
+def test_verify_enforces_the_default_1_mib_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify alone refuses a body over 1 MiB by default, before any HMAC is computed."""
+    created: list[object] = []
+    big = b" " * (DEFAULT_MAX_BODY_BYTES + 1)
+    signature = sign(big, API_KEY)
+    monkeypatch.setattr(hmac, "new", lambda *a, **k: created.append(a))
+    assert reason_of(lambda: verify(big, signature, API_KEY)) == "payload_too_large"
+    assert created == []
+    monkeypatch.undo()
+    verify(big[:-1], sign(big[:-1], API_KEY), API_KEY)  # exactly 1 MiB is fine
+    verify(big, signature, API_KEY, max_body_bytes=None)  # None switches the limit off
 
 
 def test_verify_size_limit_is_checked_before_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,6 +228,8 @@ def test_messages_and_reprs_never_contain_the_key() -> None:
         lambda: verify(BODY, "é", secret),
         lambda: verify(BODY, sign(BODY, "x"), [secret, secret + "2"]),
         lambda: verify(BODY * 2, sign(BODY, secret), secret, max_body_bytes=len(BODY)),
+        lambda: verify(BODY, sign(BODY, secret), [secret, 7]),  # type: ignore[list-item]
+        lambda: verify(BODY.decode(), sign(BODY, secret), secret),  # type: ignore[arg-type]
     ]
     for attempt in attempts:
         with pytest.raises(WebhookVerificationError) as info:
@@ -258,6 +295,29 @@ def test_verify_on_arbitrary_input_raises_only_verification_errors(
         verify(payload, signature, API_KEY)
 
 
+ANYTHING = JSON | st.binary(max_size=40) | st.builds(object)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(payload=ANYTHING, signature=ANYTHING, api_key=ANYTHING, limit=ANYTHING)
+def test_verify_with_arguments_of_any_type_raises_only_verification_errors(
+    payload: Any, signature: Any, api_key: Any, limit: Any
+) -> None:
+    """Whatever the types of its arguments, verify raises only WebhookVerificationError."""
+    with contextlib.suppress(WebhookVerificationError):
+        verify(payload, signature, api_key, max_body_bytes=limit)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(payload=ANYTHING, headers=ANYTHING, api_key=ANYTHING)
+def test_parse_with_arguments_of_any_type_raises_only_verification_errors(
+    payload: Any, headers: Any, api_key: Any
+) -> None:
+    """Whatever the types of its arguments, parse raises only WebhookVerificationError."""
+    with contextlib.suppress(WebhookVerificationError):
+        parse(payload, headers, api_key)
+
+
 @settings(max_examples=300, deadline=None, database=None)
 @given(
     payload=st.binary(max_size=512),
@@ -297,3 +357,6 @@ def test_parse_of_signed_arbitrary_json_raises_only_verification_errors(body: An
         assert event.raw == json.loads(payload)
         assert event.id
     assert reason in {"parsed", "invalid_json", "invalid_shape"}
+    event_type = body.get("event") if isinstance(body, dict) else None
+    if isinstance(event_type, str) and event_type:  # a signed event is never refused
+        assert reason == "parsed"
