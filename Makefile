@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install test lint typecheck pytest demo bench chaos clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
@@ -36,6 +36,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stack.py
+
+# The full chaos run (docs/reliability.md): payout storms through a fault-injecting proxy,
+# an outage, the key-leak scan and 6 x 1,700 fuzz examples. Bounded; about 3-5 minutes.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.run --payouts 1000 --seeds 1 --examples $${CHAOS_EXAMPLES:-1700}
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache

@@ -80,9 +80,7 @@ class Tally:
     keyless_reruns: int = 0
 
 
-def make_payouts(
-    count: int, workers: Sequence[str], *, prefix: str, seed: int = 0
-) -> list[Payout]:
+def make_payouts(count: int, workers: Sequence[str], *, prefix: str, seed: int = 0) -> list[Payout]:
     """Return *count* payouts, about half gigs and half special payments, to *workers*.
 
     Half of the special payments carry the caller's own idempotency key; the others rely

@@ -174,7 +174,7 @@ async def _read_body(
 ) -> bytes:
     fields = {k.lower(): v for k, v in headers}
     if "chunked" in fields.get("transfer-encoding", "").lower():
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:
@@ -295,7 +295,9 @@ class FaultProxy:
                 task.cancel()
         await self._server.wait_closed()
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -318,7 +320,7 @@ class FaultProxy:
         request = await read_request(reader)
         if request is None:
             return False
-        method, path = (request.start.split(" ") + ["", ""])[:2]
+        method, path = [*request.start.split(" "), "", ""][:2]
         kind: FaultKind | None = None
         if path.startswith("/api/"):
             self.attempts += 1

@@ -131,9 +131,7 @@ async def payout_storm(
         started = time.perf_counter()
         for _ in range(max_rounds):
             report.rounds += 1
-            await pay_all(
-                lean, batch, concurrency=concurrency, tally=report.tally, scanner=scanner
-            )
+            await pay_all(lean, batch, concurrency=concurrency, tally=report.tally, scanner=scanner)
             if all(p.done for p in batch):
                 break
         report.seconds = time.perf_counter() - started

@@ -23,12 +23,16 @@ __all__ = [
     "VALID_CUSTOMER",
     "VALID_GIG",
     "VALID_SPECIAL_PAYMENT",
+    "WILD_VALUES",
+    "any_text",
     "anything",
     "call_kwargs",
     "identifiers",
+    "json_values",
     "response_bodies",
     "retry_after_values",
     "statuses",
+    "to_json_bytes",
 ]
 
 _START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
@@ -84,7 +88,7 @@ class DeepDict(dict[str, Any]):
 
 
 _surrogates = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=4)
-_any_text = st.one_of(
+any_text = st.one_of(
     st.text(),
     st.text(st.characters(codec="utf-8")),
     _surrogates,
@@ -104,7 +108,7 @@ _scalars = st.one_of(
     st.floats(),
     st.decimals(),
     st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-0.00")]),
-    _any_text,
+    any_text,
     st.binary(max_size=20),
     st.dates(),
     st.datetimes(),
@@ -130,10 +134,21 @@ _money = st.one_of(
     st.integers(min_value=-(10**12), max_value=10**12),
     st.floats(),
     st.from_regex(r"-?\d{0,9}(\.\d{0,4})?([eE][-+]?\d{1,5})?", fullmatch=True),
-    st.sampled_from(["NaN", "Infinity", "-0", "1_000.00", " 15.00 ", "١٥.٠٠", "0x10", "1e999999"]),
+    st.sampled_from(
+        [
+            "NaN",
+            "Infinity",
+            "-0",
+            "1_000.00",
+            " 15.00 ",
+            "\u0661\u0665.\u0660\u0660",
+            "0x10",
+            "1e999999",
+        ]
+    ),
 )
-_times = st.one_of(st.datetimes(), st.datetimes(timezones=_offsets), st.dates(), _any_text)
-_dates = st.one_of(st.dates(), st.datetimes(), _any_text)
+_times = st.one_of(st.datetimes(), st.datetimes(timezones=_offsets), st.dates(), any_text)
+_dates = st.one_of(st.dates(), st.datetimes(), any_text)
 _userdata = st.one_of(
     anything,
     st.dictionaries(st.text(max_size=8), anything, max_size=4),
@@ -141,31 +156,31 @@ _userdata = st.one_of(
     st.just({"n": float("nan")}),
     st.just({"big": 10**5000}),
 )
-_WILD: Final[Mapping[str, st.SearchStrategy[Any]]] = {
-    "partner_user_id": _any_text,
-    "gig_id": _any_text,
-    "first_name": _any_text,
-    "middle_name": st.one_of(_any_text, st.just(ABSENT)),
-    "last_name": _any_text,
+WILD_VALUES: Final[Mapping[str, st.SearchStrategy[Any]]] = {
+    "partner_user_id": any_text,
+    "gig_id": any_text,
+    "first_name": any_text,
+    "middle_name": st.one_of(any_text, st.just(ABSENT)),
+    "last_name": any_text,
     "birthday": _dates,
-    "phone_number": st.one_of(_any_text, st.from_regex(r"\d{7,12}", fullmatch=True)),
-    "email": _any_text,
-    "street": _any_text,
-    "street2": st.one_of(_any_text, st.just(ABSENT)),
-    "city": _any_text,
-    "state": st.one_of(_any_text, st.sampled_from(["ca", "ZZ", "C A", "CA\n"])),
-    "postal_code": st.one_of(_any_text, st.from_regex(r"\d{5}(-\d{4})?", fullmatch=True)),
+    "phone_number": st.one_of(any_text, st.from_regex(r"\d{7,12}", fullmatch=True)),
+    "email": any_text,
+    "street": any_text,
+    "street2": st.one_of(any_text, st.just(ABSENT)),
+    "city": any_text,
+    "state": st.one_of(any_text, st.sampled_from(["ca", "ZZ", "C A", "CA\n"])),
+    "postal_code": st.one_of(any_text, st.from_regex(r"\d{5}(-\d{4})?", fullmatch=True)),
     "registration_date": _dates,
     "total_amount": _money,
     "tips": _money,
     "expenses": _money,
     "amount": _money,
-    "description": _any_text,
+    "description": any_text,
     "start_time": _times,
     "end_time": _times,
-    "type": st.one_of(_any_text, st.sampled_from(["BONUS", "wait time", "wait_time", "other"])),
+    "type": st.one_of(any_text, st.sampled_from(["BONUS", "wait time", "wait_time", "other"])),
     "userdata": st.one_of(_userdata, st.just(ABSENT)),
-    "idempotency_key": st.one_of(_any_text, st.just(ABSENT)),
+    "idempotency_key": st.one_of(any_text, st.just(ABSENT)),
 }
 
 
@@ -178,7 +193,7 @@ def call_kwargs(draw: st.DrawFn, valid: Mapping[str, Any], names: tuple[str, ...
     """
     kwargs = dict(valid)
     for name in draw(st.sets(st.sampled_from(names), max_size=3)):
-        value = draw(st.one_of(_WILD[name], anything))
+        value = draw(st.one_of(WILD_VALUES[name], anything))
         if value is ABSENT:
             kwargs.pop(name, None)
         else:
@@ -186,7 +201,7 @@ def call_kwargs(draw: st.DrawFn, valid: Mapping[str, Any], names: tuple[str, ...
     return kwargs
 
 
-identifiers = st.one_of(_any_text, anything, st.sampled_from(["..", ".", "../gig", "a/b", "%2F"]))
+identifiers = st.one_of(any_text, anything, st.sampled_from(["..", ".", "../gig", "a/b", "%2F"]))
 """Identifiers for get()/submit(): path tricks, unicode, surrogates, non-strings."""
 
 _json_leaf = st.one_of(
@@ -194,7 +209,9 @@ _json_leaf = st.one_of(
 )
 json_values = st.recursive(
     _json_leaf,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 _REFERENCE_OBJECTS: Final = (
@@ -222,7 +239,7 @@ def _mutated_object(draw: st.DrawFn) -> dict[str, Any]:
     return obj
 
 
-def _dumps(value: object) -> bytes:
+def to_json_bytes(value: object) -> bytes:
     return json.dumps(value).encode()
 
 
@@ -235,9 +252,9 @@ def _deep_json(depth: int, *, wrap: bool) -> bytes:
 
 
 response_bodies = st.one_of(
-    _mutated_object().map(_dumps),
-    st.lists(_mutated_object(), max_size=3).map(_dumps),
-    json_values.map(_dumps),
+    _mutated_object().map(to_json_bytes),
+    st.lists(_mutated_object(), max_size=3).map(to_json_bytes),
+    json_values.map(to_json_bytes),
     st.binary(max_size=64),
     st.text(max_size=64).map(lambda t: t.encode("utf-8")),
     st.builds(_deep_json, st.integers(min_value=500, max_value=50_000), wrap=st.booleans()),
@@ -263,5 +280,7 @@ statuses = st.one_of(
 retry_after_values = st.one_of(
     st.none(),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
-    st.sampled_from(["0", "-1", "1e9", "nan", "inf", "Wed, 21 Oct 2015 07:28:00 GMT", "99999999999"]),
+    st.sampled_from(
+        ["0", "-1", "1e9", "nan", "inf", "Wed, 21 Oct 2015 07:28:00 GMT", "99999999999"]
+    ),
 )
