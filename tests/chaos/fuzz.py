@@ -57,7 +57,7 @@ _ANSWERS: Final[Mapping[str, Any]] = {
 }
 
 
-def examples(default: int = 60) -> int:
+def examples(default: int = 50) -> int:
     """Examples per property: ``$CHAOS_EXAMPLES``, else *default*."""
     return int(os.environ.get(EXAMPLES_ENV, default))
 

@@ -56,7 +56,8 @@ class LeakScanner:
             ``"error.pickle"``, ``"error.request_headers"``, ...).
         unpicklable: errors that could not be pickled and unpickled, by
             ``"<ErrorClass>: <exception class>"``.
-        records: log records seen; ``objects``: objects and errors inspected.
+        records: log records seen; ``objects``: objects and errors inspected;
+        ``errors``: errors inspected; ``status_errors``: those holding a response.
     """
 
     def __init__(self, api_key: str) -> None:
@@ -66,6 +67,8 @@ class LeakScanner:
         self.unpicklable: Counter[str] = Counter()
         self.records = 0
         self.objects = 0
+        self.errors = 0
+        self.status_errors = 0
 
     @property
     def total(self) -> int:
@@ -93,6 +96,7 @@ class LeakScanner:
     def inspect_error(self, error: BaseException) -> None:
         """Scan an error, its causes, its pickle and its response's request headers."""
         self.objects += 1
+        self.errors += 1
         seen: set[int] = set()
         current: BaseException | None = error
         while current is not None and id(current) not in seen:
@@ -104,6 +108,7 @@ class LeakScanner:
         self.scan_text("error.vars", repr(getattr(error, "__dict__", {})))
         request = _request_of(getattr(error, "response", None))
         if request is not None:
+            self.status_errors += 1
             self.scan_text("error.request_headers", repr(list(request.headers.raw)))
             self.scan_text("error.request_headers", str(dict(request.headers)))
         self._pickle(error)
@@ -142,5 +147,8 @@ class LeakScanner:
         """One line per finding, for a report."""
         lines = [f"key occurrences: {self.total} ({dict(self.found) or 'none'})"]
         lines.append(f"errors that do not survive pickle: {dict(self.unpicklable) or 'none'}")
-        lines.append(f"inspected: {self.records} log records, {self.objects} objects/errors")
+        lines.append(
+            f"inspected: {self.records} log records, {self.objects} objects and errors "
+            f"({self.errors} errors, {self.status_errors} holding a response)"
+        )
         return "\n".join(lines)

@@ -83,11 +83,12 @@ class OutageReport:
         return self.attempts / self.calls if self.calls else 0.0
 
 
-def _client(url: str, api_key: str, timeout: float) -> LeanClient:
+def _client(url: str, api_key: str, timeout: float, max_retries: int = 3) -> LeanClient:
     return LeanClient(
         api_key=api_key,
         base_url=url,
         timeout=timeout,
+        max_retries=max_retries,
         backoff_base=_BACKOFF_BASE,
         backoff_cap=_BACKOFF_CAP,
     )
@@ -110,19 +111,21 @@ async def payout_storm(
     concurrency: int = 32,
     workers: int | Sequence[str] = 4,
     timeout: float = 1.0,
+    max_retries: int = 3,
     max_rounds: int = 10,
     scanner: LeakScanner | None = None,
 ) -> StormReport:
     """Pay *payouts* mixed payouts through the proxy at fault *rate*; re-run; audit.
 
     *workers*: how many ACTIVE workers to onboard first, or the ids of existing ones.
+    *max_retries* is the SDK's default (3) unless a test wants more calls to fail.
     """
     report = StormReport(payouts=payouts, seed=seed, rate=rate, concurrency=concurrency)
     plan = FaultPlan(seed=seed, rate=rate)
     async with (
         LeanClient(api_key=sandbox.api_key, base_url=sandbox.url) as direct,
         FaultProxy(sandbox.port, plan, stall_seconds=timeout * 1.5) as proxy,
-        _client(proxy.url, sandbox.api_key, timeout) as lean,
+        _client(proxy.url, sandbox.api_key, timeout, max_retries) as lean,
     ):
         ids = await _workers(direct, workers, prefix)
         batch = make_payouts(payouts, ids, prefix=prefix, seed=seed)

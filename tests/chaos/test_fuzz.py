@@ -1,6 +1,6 @@
 """Hypothesis over every create's arguments, every identifier, server answers and webhooks.
 
-``$CHAOS_EXAMPLES`` examples per property (default 60 here; ``make chaos`` runs 1,700).
+``$CHAOS_EXAMPLES`` examples per property (default 50 here; ``make chaos`` runs 1,700).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """100 payouts at concurrency 32 through 30% faults: exactly once, nothing lost, nothing leaked.
 
 The storm runs once for the module (a sync fixture around `asyncio.run`); each promise is
-its own test on that run, so one broken promise does not hide another.
+its own test on that run, so one broken promise does not hide another. The client allows
+one retry (the SDK's default is three) so that some calls fail, are re-run as the README
+says, and give the leak scan errors to look into.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def storm(sandbox: SandboxProcess, workers: list[str]) -> tuple[StormReport, Lea
                     prefix="storm",
                     workers=workers,
                     timeout=0.5,
+                    max_retries=1,
                     scanner=scanner,
                 )
 
@@ -48,7 +51,7 @@ def test_storm_injected_faults_of_several_kinds(storm: tuple[StormReport, LeakSc
     faulted = sum(report.faults.values())
     assert 0.15 * report.attempts < faulted < 0.45 * report.attempts
     assert len(report.faults) >= len(ALL_KINDS) // 2
-    assert report.calls >= PAYOUTS
+    assert report.calls > PAYOUTS  # some calls failed and were re-run
 
 
 def test_storm_pays_nothing_twice(storm: tuple[StormReport, LeakScanner]) -> None:
@@ -73,10 +76,12 @@ def test_storm_leaks_no_key(storm: tuple[StormReport, LeakScanner]) -> None:
     """Neither the key nor its Basic token is in logs, reprs, errors, pickles or headers."""
     _, scanner = storm
     assert scanner.records > 0
+    assert scanner.status_errors > 0  # the scan saw errors holding a response
     assert dict(scanner.found) == {}
 
 
 def test_storm_errors_survive_pickle(storm: tuple[StormReport, LeakScanner]) -> None:
     """Every error the storm raised pickles and unpickles to an equal error."""
     _, scanner = storm
+    assert scanner.errors > 0
     assert dict(scanner.unpicklable) == {}
