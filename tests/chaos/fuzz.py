@@ -14,12 +14,13 @@ import asyncio
 import json
 import os
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lean_async import Application, Customer, Gig, LeanClient, SpecialPayment, WebhookEvent
@@ -180,7 +181,9 @@ def _create_fuzzer(
     valid: Mapping[str, Any],
     call: Callable[[LeanClient, dict[str, Any]], Awaitable[Any]],
     model: type,
+    known: Sequence[Mapping[str, Any]],
 ) -> Callable[..., FuzzTally]:
+    """Build the property for one create; *known* overrides run first, every time."""
     names = tuple(s.WILD_VALUES.keys() & (valid.keys() | _OPTIONAL[name]))
 
     def fuzz(max_examples: int, *, strict: bool = True) -> FuzzTally:
@@ -196,6 +199,8 @@ def _create_fuzzer(
                 tally, outcome, model, sent=len(harness.sent), what=_describe(kwargs), strict=strict
             )
 
+        for overrides in known:
+            prop = example(kwargs={**valid, **overrides})(prop)
         try:
             prop()
         finally:
@@ -213,15 +218,34 @@ _OPTIONAL: Final[Mapping[str, set[str]]] = {
     "special_payments": {"gig_id", "description", "userdata", "idempotency_key"},
 }
 
+# Known hostile inputs (the independent audit's findings) run on every test run, so
+# that a small example count cannot miss them.
 fuzz_customers = _create_fuzzer(
-    "customers", s.VALID_CUSTOMER, lambda lean, kw: lean.customers.create(**kw), Customer
+    "customers",
+    s.VALID_CUSTOMER,
+    lambda lean, kw: lean.customers.create(**kw),
+    Customer,
+    known=[{"street": "\ud800"}, {"first_name": 7}, {"birthday": float("nan")}],
 )
-fuzz_gigs = _create_fuzzer("gigs", s.VALID_GIG, lambda lean, kw: lean.gigs.create(**kw), Gig)
+fuzz_gigs = _create_fuzzer(
+    "gigs",
+    s.VALID_GIG,
+    lambda lean, kw: lean.gigs.create(**kw),
+    Gig,
+    known=[{"description": "\ud800"}, {"total_amount": Decimal("sNaN")}, {"end_time": None}],
+)
 fuzz_special_payments = _create_fuzzer(
     "special_payments",
     s.VALID_SPECIAL_PAYMENT,
     lambda lean, kw: lean.special_payments.create(**kw),
     SpecialPayment,
+    known=[
+        {"description": "\ud800"},
+        {"idempotency_key": "\ud800"},
+        {"idempotency_key": {"a": 1}},
+        {"userdata": s.DeepDict(5000)},
+        {"userdata": {"n": float("nan")}},
+    ],
 )
 
 _LOOKUPS: Final[Mapping[str, tuple[Callable[[LeanClient, Any], Awaitable[Any]], type]]] = {
@@ -243,6 +267,8 @@ def fuzz_applications(max_examples: int, *, strict: bool = True) -> FuzzTally:
 
     @_settings(max_examples)
     @given(op=st.sampled_from(sorted(_LOOKUPS)), identifier=s.identifiers)
+    @example(op="applications.submit", identifier="\ud800")
+    @example(op="gigs.get", identifier="../gig")
     def prop(op: str, identifier: Any) -> None:
         tally.examples += 1
         call, model = _LOOKUPS[op]
@@ -298,6 +324,21 @@ def fuzz_responses(max_examples: int, *, strict: bool = True) -> FuzzTally:
             ["application/json", "text/html", "", "application/json; charset=utf-16"]
         ),
     )
+    @example(
+        op="gigs.list",
+        status=200,
+        body=b"[" * 5000 + b"]" * 5000,
+        retry_after=None,
+        content_type="",
+    )
+    @example(op="gigs.get", status=500, body=b"{}" * 2, retry_after="x", content_type="")
+    @example(
+        op="customers.get",
+        status=200,
+        body=b"\x00\x00",
+        retry_after=None,
+        content_type="application/json; charset=utf-16",
+    )
     def prop(op: str, status: int, body: bytes, retry_after: str | None, content_type: str) -> None:
         tally.examples += 1
         headers = {"Content-Type": content_type} if content_type else {}
@@ -348,6 +389,8 @@ def fuzz_webhooks(max_examples: int, *, strict: bool = True) -> FuzzTally:
         ),
         keys=st.sampled_from([_KEY, [_KEY], ["old_key", _KEY], "other_key"]),
     )
+    @example(payload=b'{"event": "gig.completed", "data": {}}', signature="SIGNED", keys=_KEY)
+    @example(payload=b"{}", signature="\ud800", keys=_KEY)
     def prop(payload: bytes, signature: str | None, keys: str | list[str]) -> None:
         tally.examples += 1
         # Only a signature built from the true HMAC may pass; one derived from it with

@@ -73,9 +73,9 @@ async def test_each_fault_kind_pays_exactly_once(
     plan = FaultPlan()
     async with (
         LeanClient(api_key=sandbox.api_key, base_url=sandbox.url) as direct,
-        FaultProxy(sandbox.port, plan, stall_seconds=0.6, retry_after="0") as proxy,
+        FaultProxy(sandbox.port, plan, stall_seconds=0.8, retry_after="0") as proxy,
         LeanClient(
-            api_key=sandbox.api_key, base_url=proxy.url, timeout=0.3, backoff_base=0.01
+            api_key=sandbox.api_key, base_url=proxy.url, timeout=0.5, backoff_base=0.01
         ) as lean,
     ):
         payouts = [p for p in make_payouts(6, workers, prefix=prefix) if p.kind == resource][:1]
