@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
 EXTRAS := cli,fastapi,aiohttp,redis
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install test lint typecheck pytest demo bench chaos clean
 
 # pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
@@ -39,6 +39,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stack.py
+
+# The full chaos run (docs/reliability.md): payout storms through a fault-injecting proxy,
+# an outage, the key-leak scan and 6 x 1,700 fuzz examples. Bounded; about 3-5 minutes.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.run --payouts 1000 --seeds 1 --examples $${CHAOS_EXAMPLES:-1700}
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""100 payouts at concurrency 32 through 30% faults: exactly once, nothing lost, nothing leaked.
+
+The storm runs once for the module (a sync fixture around `asyncio.run`); each promise is
+its own test on that run, so one broken promise does not hide another. The client allows
+one retry (the SDK's default is three) so that some calls fail, are re-run as the README
+says, and give the leak scan errors to look into.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+import pytest
+
+from tests.chaos.conftest import API_KEY
+from tests.chaos.leaks import LeakScanner
+from tests.chaos.proxy import ALL_KINDS
+from tests.chaos.sandbox_process import SandboxProcess
+from tests.chaos.scenarios import StormReport, payout_storm
+
+PAYOUTS: Final = 100
+
+
+@pytest.fixture(scope="module")
+def storm(sandbox: SandboxProcess, workers: list[str]) -> tuple[StormReport, LeakScanner]:
+    """The storm's report, and the leak scanner that watched it at DEBUG."""
+    scanner = LeakScanner(API_KEY)
+
+    async def run() -> StormReport:
+        with scanner.capturing_logs():
+            async with asyncio.timeout(45):
+                return await payout_storm(
+                    sandbox,
+                    payouts=PAYOUTS,
+                    rate=0.3,
+                    seed=11,
+                    prefix="storm",
+                    workers=workers,
+                    timeout=0.5,
+                    max_retries=1,
+                    scanner=scanner,
+                )
+
+    return asyncio.run(run()), scanner
+
+
+def test_storm_injected_faults_of_several_kinds(storm: tuple[StormReport, LeakScanner]) -> None:
+    """The run really was stormy: about 30% of attempts faulted, of several kinds."""
+    report, _ = storm
+    faulted = sum(report.faults.values())
+    assert 0.15 * report.attempts < faulted < 0.45 * report.attempts
+    assert len(report.faults) >= len(ALL_KINDS) // 2
+    assert report.calls > PAYOUTS  # some calls failed and were re-run
+
+
+def test_storm_pays_nothing_twice(storm: tuple[StormReport, LeakScanner]) -> None:
+    """Every gig and special payment is held by the sandbox at most once."""
+    assert storm[0].audit.duplicates == 0
+
+
+def test_storm_loses_nothing(storm: tuple[StormReport, LeakScanner]) -> None:
+    """After the README's re-runs every payout is paid, held, with the right amount and id."""
+    audit = storm[0].audit
+    assert (audit.lost, audit.unfinished, audit.wrong, audit.held) == (0, 0, 0, PAYOUTS)
+
+
+def test_storm_raises_only_documented_errors(storm: tuple[StormReport, LeakScanner]) -> None:
+    """Every failed call raised a `lean_async.errors` class, and each carried its key."""
+    tally = storm[0].tally
+    assert dict(tally.undocumented) == {}
+    assert tally.keyless_reruns == 0
+
+
+def test_storm_leaks_no_key(storm: tuple[StormReport, LeakScanner]) -> None:
+    """Neither the key nor its Basic token is in logs, reprs, errors, pickles or headers."""
+    _, scanner = storm
+    assert scanner.records > 0
+    assert scanner.status_errors > 0  # the scan saw errors holding a response
+    assert dict(scanner.found) == {}
+
+
+def test_storm_errors_survive_pickle(storm: tuple[StormReport, LeakScanner]) -> None:
+    """Every error the storm raised pickles and unpickles to an equal error."""
+    _, scanner = storm
+    assert scanner.errors > 0
+    assert dict(scanner.unpicklable) == {}
