@@ -12,7 +12,7 @@ canned JSON body at once, so what is measured is only what each client does per 
 
 Runs alternate between the two sides of each pair (interleaved repeats) and each cell is
 the median of the per-call times; the ratio is lean / raw. Budgets: ``customers.get``
-≤ 0.4×, ``gigs.create`` ≤ 0.6× the raw httpx call, list decoding ≤ 3× ``json.loads``.
+<= 0.4x, ``gigs.create`` <= 0.6x the raw httpx call, list decoding <= 3x ``json.loads``.
 
     python benchmarks/bench_calls.py [--calls 2000] [--rounds 15]
 """
@@ -168,8 +168,8 @@ async def main(calls: int, rounds: int) -> None:
         "gigs.create": "raw POST + .json()",
         "list decode": "json.loads",
     }
-    print(f"{calls} calls a run, {rounds} interleaved rounds, median µs per call\n")
-    print("| call | lean µs | against | raw µs | ratio | budget | spread of ratio |")
+    print(f"{calls} calls a run, {rounds} interleaved rounds, median us per call\n")
+    print("| call | lean us | against | raw us | ratio | budget | spread of ratio |")
     print("|---|---:|---|---:|---:|---:|---|")
     for name, (lean_times, raw_times) in pairs.items():
         ratios = [a / b for a, b in zip(lean_times, raw_times, strict=True)]
@@ -178,7 +178,7 @@ async def main(calls: int, rounds: int) -> None:
         verdict = "ok" if ratio <= budgets[name] else "OVER"
         print(
             f"| {name} | {lean_median:.0f} | {against[name]} | {raw_median:.0f} | "
-            f"{ratio:.2f} | ≤ {budgets[name]} {verdict} | {min(ratios):.2f}–{max(ratios):.2f} |"
+            f"{ratio:.2f} | <= {budgets[name]} {verdict} | {min(ratios):.2f}-{max(ratios):.2f} |"
         )
 
 
