@@ -21,6 +21,7 @@ from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
 from lean_async.transport import IDEMPOTENCY_HEADER, RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
 from lean_async.transport._redact import Redactor
+from lean_async.transport.errors import response_text
 
 __all__ = ["LeanClient"]
 
@@ -331,7 +332,7 @@ class LeanClient:
         return APIResponseValidationError(
             message,
             path="$",
-            body=self._redactor.text(response.text),
+            body=self._redactor.text(response_text(response)),
             status_code=response.status_code,
             **ext.call_context(response.request),
         )

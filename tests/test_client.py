@@ -18,8 +18,10 @@ import respx
 import lean_async
 from lean_async import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     Environment,
+    InternalServerError,
     LeanClient,
     LeanError,
     ServiceUnavailableError,
@@ -442,3 +444,21 @@ def test_public_names_are_pinned() -> None:
     assert set(lean_async.__all__) == expected
     for name in expected:
         assert getattr(lean_async, name) is not None
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_body_its_charset_cannot_decode_is_a_documented_error(status: int) -> None:
+    """A body that its declared charset cannot decode still maps to a documented error."""
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(
+            status,
+            content=b"\x00\x00",
+            headers={"content-type": "application/json; charset=utf-16"},
+        )
+    )
+    async with LeanClient(api_key=KEY, transport=transport, max_retries=0) as lean:
+        with pytest.raises(APIError) as info:
+            await lean.customers.get("uid_1")
+    expected = APIResponseValidationError if status == 200 else InternalServerError
+    assert type(info.value) is expected
+    assert info.value.body == "\x00\x00"

@@ -184,7 +184,19 @@ def _decode(response: httpx.Response) -> object:
     try:
         return response.json()
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both derive from it
+        return response_text(response)
+
+
+def response_text(response: httpx.Response) -> str:
+    """Return the body as text, whatever charset the response claims.
+
+    A body that its declared charset cannot decode (``charset=utf-16`` on bytes without a
+    BOM raises a plain `UnicodeError`) is read as UTF-8 with replacement characters.
+    """
+    try:
         return response.text
+    except (UnicodeError, LookupError):  # LookupError: a charset Python does not know
+        return response.content.decode("utf-8", errors="replace")
 
 
 def _api_message(body: object) -> str | None:
