@@ -7,9 +7,6 @@ client's validation and wire body (`Endpoint.body`), the sandbox's checks
 the converter (`lean_async._reconcile`).
 """
 
-# `rule(...)` returns an immutable `attrs.field` declaration, not a shared default value.
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 import datetime as dt

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 from lean_async._rules.text import MAX_IDENTIFIER, NOT_UTF8, SURROGATE
 from lean_async.errors import ValidationError
 
 __all__ = ["path_segment"]
+
+# Characters quote() leaves alone (and "." is not one of them): most ids are only these.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_~-]+")
 
 
 def path_segment(field: str, value: object) -> str:
@@ -26,6 +30,8 @@ def path_segment(field: str, value: object) -> str:
     """
     if not isinstance(value, str) or not value:
         raise ValidationError([(field, "must be a non-empty string")])
+    if len(value) <= MAX_IDENTIFIER and _UNRESERVED.fullmatch(value):
+        return value  # nothing to encode: the common case, on every call's hot path
     if len(value) > MAX_IDENTIFIER:
         raise ValidationError(
             [(field, f"must be at most {MAX_IDENTIFIER} characters (got {len(value)})")]
