@@ -887,7 +887,7 @@ TIMES = st.datetimes(
 def _money_from_cents(cents: int, form: str) -> Decimal | int | str:
     amount = Decimal(cents).scaleb(-2)
     if form == "int":
-        return cents // 100
+        return int(amount)  # toward zero: -1.50 is -1, within the ceiling as -1.50 is
     return str(amount) if form == "str" else amount
 
 

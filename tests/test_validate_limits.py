@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lean_async import _validate
+from lean_async._rules.money import CENTS_ONLY
+from lean_async._rules.text import NOT_UTF8
 from lean_async._validate import (
     MAX_AMOUNT,
     MAX_AMOUNT_CHARS,
@@ -203,7 +204,7 @@ def test_amounts_past_the_ceiling_are_refused(amount: object) -> None:
         special_payment_body, **{**SPECIAL_PAYMENT_ARGS, "amount": amount}
     )
     assert field == "amount"
-    expected = _validate._CENTS_ONLY if amount == Decimal("999999999.999") else CEILING
+    expected = CENTS_ONLY if amount == Decimal("999999999.999") else CEILING
     assert message == expected
 
 
@@ -237,7 +238,7 @@ def test_tiny_fraction_is_refused_as_a_fraction_of_a_cent() -> None:
     started = time.perf_counter()
     [(field, message)] = errors_of(gig_body, **{**GIG_ARGS, "tips": Decimal("1E-999999999")})
     assert time.perf_counter() - started < FAST_ENOUGH
-    assert (field, message) == ("tips", _validate._CENTS_ONLY)
+    assert (field, message) == ("tips", CENTS_ONLY)
 
 
 # --- Idempotency-Key --------------------------------------------------------------------
@@ -365,7 +366,7 @@ def test_tzinfo_returning_none_is_naive() -> None:
         (
             {"partner_user_id": "\ud800", "timeout": None},
             [
-                ("partner_user_id", _validate._NOT_UTF8),
+                ("partner_user_id", NOT_UTF8),
                 ("timeout", "must be a number of seconds, not NoneType"),
             ],
         ),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lean_async._convert import parse_datetime
+from lean_async._reconcile import matches
 from lean_async.errors import BadRequestError, ConflictError, NotFoundError
 
 if TYPE_CHECKING:
@@ -15,9 +13,6 @@ if TYPE_CHECKING:
 __all__ = ["Resource"]
 
 T = TypeVar("T")
-
-_MONEY_FIELDS = frozenset({"totalAmount", "tips", "expenses", "amount"})
-_TIME_FIELDS = frozenset({"startTime", "endTime"})
 
 
 class Resource:
@@ -47,7 +42,7 @@ class Resource:
             except NotFoundError:
                 raise error from None
             existing = client.parse(found, cls)
-            if _matches(body, found.json()):
+            if matches(body, found.json(), cls):
                 return existing
             raise ConflictError(
                 f"{lookup_path} already exists with different values than were sent",
@@ -62,27 +57,3 @@ class Resource:
                 body=error.body,
             ) from error
         return client.parse(response, cls)
-
-
-def _matches(sent: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
-    """Return whether the object the API holds agrees with every field that was sent.
-
-    Fields the API does not echo back (the reference's gig has no partnerUserId) cannot
-    disagree and are skipped.
-    """
-    return all(
-        _normalise(key, existing[key]) == _normalise(key, value)
-        for key, value in sent.items()
-        if key in existing
-    )
-
-
-def _normalise(key: str, value: Any) -> Any:
-    try:
-        if key in _MONEY_FIELDS and isinstance(value, str | int):
-            return Decimal(value)
-        if key in _TIME_FIELDS and isinstance(value, str):
-            return parse_datetime(value)
-    except (InvalidOperation, ValueError):
-        return value
-    return value

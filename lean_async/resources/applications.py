@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lean_async import _validate
 from lean_async._config import Environment
+from lean_async._requests import APPLICATION
 from lean_async.errors import SandboxOnlyError
 from lean_async.models import Application
 from lean_async.resources._base import Resource
@@ -31,6 +31,6 @@ class Applications(Resource):
                 "applications.submit exists only in the sandbox: in production each "
                 "worker submits their own application in the Lean mobile app"
             )
-        body = _validate.application_body(partner_user_id)
+        body = APPLICATION.body(locals())  # the declaration picks its arguments
         response = await self._client.request("POST", "application", json=body, replay_safe=True)
         return self._client.parse(response, Application)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lean_async import _validate
+from lean_async._requests import CUSTOMER
 from lean_async._wait import poll_until
 from lean_async.errors import LeanError
 from lean_async.models import Customer, CustomerStatus
@@ -46,21 +47,7 @@ class Customers(Resource):
             ConflictError: the partner user id names a customer with other details.
             APIError: the call failed.
         """
-        body = _validate.customer_body(
-            partner_user_id=partner_user_id,
-            first_name=first_name,
-            last_name=last_name,
-            birthday=birthday,
-            phone_number=phone_number,
-            email=email,
-            street=street,
-            city=city,
-            state=state,
-            postal_code=postal_code,
-            registration_date=registration_date,
-            middle_name=middle_name,
-            street2=street2,
-        )
+        body = CUSTOMER.body(locals())  # the declaration picks its arguments
         lookup = "customer/" + _validate.path_segment("partner_user_id", partner_user_id)
         return await self._create_reconciled("customer", body, lookup, Customer)
 

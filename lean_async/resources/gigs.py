@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from lean_async import _validate
+from lean_async._requests import GIG
 from lean_async._wait import is_settled, poll_until
 from lean_async.models import Gig
 from lean_async.resources._base import Resource
@@ -43,16 +44,7 @@ class Gigs(Resource):
             ConflictError: the gig id names a gig with other details.
             APIError: the call failed.
         """
-        body = _validate.gig_body(
-            partner_user_id=partner_user_id,
-            gig_id=gig_id,
-            total_amount=total_amount,
-            tips=tips,
-            expenses=expenses,
-            description=description,
-            start_time=start_time,
-            end_time=end_time,
-        )
+        body = GIG.body(locals())  # the declaration picks its arguments
         lookup = "gig/" + _validate.path_segment("gig_id", gig_id)
         return await self._create_reconciled("gig", body, lookup, Gig)
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from lean_async import _validate
+from lean_async._requests import SPECIAL_PAYMENT
 from lean_async._wait import is_settled, poll_until
 from lean_async.models import SpecialPayment, SpecialPaymentType
 from lean_async.resources._base import Resource
@@ -41,15 +42,7 @@ class SpecialPayments(Resource):
             ValidationError: an argument breaks an API rule; nothing was sent.
             APIError: the call failed.
         """
-        body = _validate.special_payment_body(
-            partner_user_id=partner_user_id,
-            amount=amount,
-            type=type,
-            gig_id=gig_id,
-            description=description,
-            userdata=userdata,
-            idempotency_key=idempotency_key,
-        )
+        body = SPECIAL_PAYMENT.body(locals())  # the declaration picks its arguments
         response = await self._client.request(
             "POST", "specialpayment", json=body, idempotency_key=idempotency_key, replay_safe=True
         )

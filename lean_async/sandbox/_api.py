@@ -12,8 +12,9 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from lean_async import _validate
 from lean_async._convert import unstructure
+from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._rules.table import Endpoint
 from lean_async.sandbox._http import HTTPError, Request, Response, problems_error
 from lean_async.sandbox._idempotency import IdempotencyStore
 from lean_async.sandbox._lifecycle import Lifecycle
@@ -46,11 +47,12 @@ def _ok(data: object) -> Response:
     return Response.json(200, unstructure(data))
 
 
-def _checked(request: Request, check: Callable[[object], list[tuple[str, str]]]) -> dict[str, Any]:
+def _checked(request: Request, declared: Endpoint[Any]) -> dict[str, Any]:
+    """Return the request's JSON body, or answer 400 with every rule it breaks."""
     body = request.json()
     if not isinstance(body, dict):
         raise problems_error([("body", "must be a JSON object")])
-    problems = check(body)
+    problems = declared.check(body)
     if MISSPELLED_ID in body and ID_FIELD not in body:
         # The reference's own application example spells it this way; say what to send.
         problems = [p for p in problems if p[0] != ID_FIELD]
@@ -115,14 +117,14 @@ class API:
         return Route(name, handler, parts[1] if len(parts) == 2 else "")
 
     def _create_customer(self, request: Request, _: str) -> Response:
-        body = _checked(request, _validate.check_customer)
+        body = _checked(request, CUSTOMER)
         return _ok(self._store.add_customer(body))
 
     def _get_customer(self, _: Request, partner_user_id: str) -> Response:
         return _ok(self._found(self._store.customers.get(partner_user_id), "customer"))
 
     def _submit_application(self, request: Request, _: str) -> Response:
-        body = _checked(request, _validate.check_application)
+        body = _checked(request, APPLICATION)
         partner_user_id = body.get("partnerUserId")
         customer = (
             self._store.customers.get(partner_user_id) if isinstance(partner_user_id, str) else None
@@ -132,7 +134,7 @@ class API:
         return _ok(self._lifecycle.submit_application(customer))
 
     def _create_gig(self, request: Request, _: str) -> Response:
-        gig = self._store.add_gig(_checked(request, _validate.check_gig))
+        gig = self._store.add_gig(_checked(request, GIG))
         self._lifecycle.payment_created(gig)
         return _ok(gig)
 
@@ -148,7 +150,7 @@ class API:
             replay = self._idempotency.replay(key, request.body)
             if replay is not None:
                 return replay
-        body = _checked(request, _validate.check_special_payment)
+        body = _checked(request, SPECIAL_PAYMENT)
         payment = self._store.add_special_payment(body)
         self._lifecycle.payment_created(payment)
         response = _ok(payment)

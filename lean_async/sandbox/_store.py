@@ -1,7 +1,8 @@
 """The sandbox's objects, their unique keys and the checks that need the whole store.
 
 Bodies reach this module already checked field by field against the reference's rules
-(`lean_async._validate`); here come the rules that need state: unique keys (400,
+(`lean_async._validate`), and each object is built from the fields its endpoint
+declares (`lean_async._requests`); here come the rules that need state: unique keys (400,
 "already exists"), references to other objects (400 on the field), and "only active
 customers can receive payments" (400). An object named in the URL path and not found
 is a 404 (see `_app`).
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
 from lean_async._convert import StructureError, format_datetime, structure
+from lean_async._requests import CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._rules.table import Endpoint
 from lean_async.models import (
     Application,
     Customer,
@@ -28,40 +31,6 @@ __all__ = ["Store"]
 
 T = TypeVar("T")
 
-CUSTOMER_FIELDS: Final = [
-    "firstName",
-    "middleName",
-    "lastName",
-    "birthday",
-    "phoneNumber",
-    "email",
-    "street",
-    "street2",
-    "city",
-    "state",
-    "postalCode",
-    "partnerUserId",
-    "registrationDate",
-]
-GIG_FIELDS: Final = [
-    "partnerUserId",
-    "totalAmount",
-    "tips",
-    "expenses",
-    "description",
-    "gigId",
-    "startTime",
-    "endTime",
-]
-SPECIAL_PAYMENT_FIELDS: Final = [
-    "partnerUserId",
-    "amount",
-    "type",
-    "gigId",
-    "description",
-    "userdata",
-]
-
 NOT_ACTIVE: Final = "Only active customers can receive payments"
 
 
@@ -69,8 +38,10 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
-def _build(cls: type[T], body: Mapping[str, Any], fields: list[str], extra: dict[str, Any]) -> T:
-    data = {name: body.get(name) for name in fields} | extra
+def _build(
+    cls: type[T], body: Mapping[str, Any], declared: Endpoint[Any], extra: dict[str, Any]
+) -> T:
+    data = declared.pick(body) | extra
     try:
         return structure(data, cls)
     except StructureError as exc:
@@ -100,7 +71,7 @@ class Store:
         Raises:
             HTTPError: 400 when partnerUserId, email or phoneNumber already exists.
         """
-        customer = _build(Customer, body, CUSTOMER_FIELDS, {"status": "PENDING", **self._times()})
+        customer = _build(Customer, body, CUSTOMER, {"status": "PENDING", **self._times()})
         taken = [
             (field, f"a customer with this {field} already exists")
             for field, exists in (
@@ -137,7 +108,7 @@ class Store:
             HTTPError: 400 for a duplicate gigId or a customer who cannot be paid.
         """
         extra = {"id": _new_id("gig"), "status": "PENDING", "invoiceId": _new_id("invoice")}
-        gig = _build(Gig, body, GIG_FIELDS, extra | self._times())
+        gig = _build(Gig, body, GIG, extra | self._times())
         if gig.gig_id in self.gigs:
             raise problems_error([("gigId", "a gig with this gigId already exists")])
         self.payable_customer(gig.partner_user_id)
@@ -156,7 +127,7 @@ class Store:
             "status": "PENDING",
             "invoiceId": _new_id("invoice"),
         }
-        payment = _build(SpecialPayment, body, SPECIAL_PAYMENT_FIELDS, extra | self._times())
+        payment = _build(SpecialPayment, body, SPECIAL_PAYMENT, extra | self._times())
         if payment.gig_id is not None:
             gig = self.gigs.get(payment.gig_id)
             if gig is None:
