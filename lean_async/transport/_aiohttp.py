@@ -49,6 +49,7 @@ _NO_TIMEOUT: Final = aiohttp.ClientTimeout(
 _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 _HTTP_VERSIONS: Final = {(1, 1): b"HTTP/1.1", (1, 0): b"HTTP/1.0"}
 _URL_CACHE_SIZE: Final = 256
+_READ: Final = httpx.ByteStream(b"")
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -115,6 +116,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._closed = False
         self._timeouts: tuple[object, aiohttp.ClientTimeout] = (None, _NO_TIMEOUT)
         self._urls: dict[str, yarl.URL] = {}
+        self._last_url: tuple[httpx.URL | None, yarl.URL] = (None, yarl.URL())
 
     def __repr__(self) -> str:
         owner = "own session" if self._owns_session else "caller's session"
@@ -148,7 +150,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 self._url(request.url),
-                headers=request.headers.multi_items(),
+                headers=[
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                ],
                 data=_body(request),
                 allow_redirects=False,
                 timeout=self._client_timeout(timeouts),
@@ -160,16 +164,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 slots.release()
             raise
         else:
-            return httpx.Response(
-                response.status,
-                headers=response.raw_headers,
-                stream=_Body(response, request, slots),
-                extensions={
-                    "http_version": _HTTP_VERSIONS.get(response.version or (1, 1), b"HTTP/1.1"),
-                    "reason_phrase": (response.reason or "").encode("ascii", "replace"),
-                },
-                request=request,
-            )
+            return _response(response, request, slots)
         if slots is not None:
             slots.release()
         # Raised outside the except block: nothing of aiohttp's is chained to it.
@@ -237,13 +232,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     def _url(self, url: httpx.URL) -> yarl.URL:
-        # httpx has already normalised and percent-encoded the URL: parse it once.
+        # httpx has already normalised and percent-encoded the URL: parse it once. A
+        # client that reuses one httpx.URL object skips even formatting it.
+        last_url, last = self._last_url
+        if url is last_url:
+            return last
         text = str(url)
         cached = self._urls.get(text)
         if cached is None:
             if len(self._urls) >= _URL_CACHE_SIZE:
                 self._urls.clear()
             cached = self._urls[text] = yarl.URL(text, encoded=True)
+        self._last_url = (url, cached)
         return cached
 
     def _client_timeout(self, timeouts: _Timeouts | None) -> aiohttp.ClientTimeout:
@@ -261,6 +261,35 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         self._timeouts = (key, client_timeout)
         return client_timeout
+
+
+def _response(
+    response: aiohttp.ClientResponse, request: httpx.Request, slots: asyncio.Semaphore | None
+) -> httpx.Response:
+    """Return the httpx response for aiohttp's *response*, keeping nothing of it once read."""
+    body = response.content
+    # A small answer often arrives whole with its headers: hand it over read, and give
+    # the connection back now. Only without Content-Encoding, whose decoding could
+    # inflate the body past the response limit before that layer sees it.
+    complete = body.is_eof() and "Content-Encoding" not in response.headers
+    result = httpx.Response(
+        response.status,
+        headers=response.raw_headers,
+        stream=_READ if complete else _Body(response, request, slots),
+        extensions={
+            "http_version": _HTTP_VERSIONS.get(response.version or (1, 1), b"HTTP/1.1"),
+            "reason_phrase": (response.reason or "").encode("ascii", "replace"),
+        },
+        request=request,
+    )
+    if complete:
+        # What Response.aread() stores (as ResponseLimitTransport does): building the
+        # response with content= would decode it again through httpx's sync reader.
+        result._content = body.read_nowait()
+        response.release()
+        if slots is not None:
+            slots.release()
+    return result
 
 
 class _Body(httpx.AsyncByteStream):

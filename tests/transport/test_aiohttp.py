@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import gzip
 import socket
 import struct
 from collections.abc import AsyncIterator, Iterator
@@ -17,8 +18,9 @@ import pytest
 from lean_async import LeanClient
 from lean_async._config import Secret
 from lean_async._validate import special_payment_body
+from lean_async.errors import APIResponseValidationError
 from lean_async.sandbox import DropAfterCommit, ManualClock, Sandbox, ServerError, running_server
-from lean_async.transport import RetryBudget, RetryPolicy, build_stack
+from lean_async.transport import ResponseLimitTransport, RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
 from lean_async.transport._aiohttp import AiohttpTransport
 from tests.transport.helpers import Sleep
@@ -33,7 +35,8 @@ class RawServer:
 
     Modes: ``ok`` (answer 200 ``ok``), ``close`` (close without answering), ``reset``
     (send a TCP RST), ``stall`` (never answer), ``truncate`` (promise 100 body bytes,
-    send 10, close). ``delay`` holds each answer that long.
+    send 10, close), ``endless`` (a chunked body that never ends), ``gzip`` (a gzip
+    body). ``delay`` holds each answer that long.
     """
 
     def __init__(self, mode: str = "ok", delay: float = 0.0) -> None:
@@ -47,6 +50,7 @@ class RawServer:
         self._writers: list[asyncio.StreamWriter] = []
         self._done = asyncio.Event()
         self.reached = asyncio.Event()
+        self.hung_up = asyncio.Event()
         self.url = ""
 
     @asynccontextmanager
@@ -76,6 +80,7 @@ class RawServer:
             pass
         finally:
             self.open -= 1
+            self.hung_up.set()
             writer.close()
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
@@ -99,6 +104,21 @@ class RawServer:
             writer.transport.abort()
         elif self.mode == "stall":
             await self._done.wait()
+        elif self.mode == "endless":
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while not reader.at_eof():
+                writer.write(b"64\r\n" + b"x" * 100 + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.01)
+        elif self.mode == "gzip":
+            body = gzip.compress(b"ok" * 1000)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                + b"Content-Length: %d\r\n\r\n" % len(body)
+                + body
+            )
+            await writer.drain()
+            return True
         elif self.mode == "truncate":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
             await writer.drain()
@@ -199,13 +219,37 @@ async def test_a_get_sends_no_body_headers(transport: AiohttpTransport) -> None:
     assert b"content-type" not in head
 
 
-async def test_streams_the_body_to_the_limit_layer(transport: AiohttpTransport) -> None:
-    """The body is not read inside: the response comes back unread, a stream."""
+async def test_a_body_that_arrived_whole_comes_back_read(transport: AiohttpTransport) -> None:
+    """A small answer that arrived with its headers is returned read, its connection free."""
     async with RawServer().running() as server:
+        response = await transport.handle_async_request(get(server.url))
+        assert response.content == b"ok"
+        assert transport._slots is not None
+        assert not transport._slots.locked()
+
+
+async def test_an_endless_body_is_refused_by_the_limit_layer() -> None:
+    """A body still arriving streams: the limit layer refuses it past the limit, mid-body."""
+    transport = AiohttpTransport(max_connections=1)
+    limited = ResponseLimitTransport(transport, max_bytes=150)
+    try:
+        async with RawServer("endless").running() as server:
+            with pytest.raises(APIResponseValidationError, match="larger than"):
+                await limited.handle_async_request(get(server.url))
+            await server.hung_up.wait()  # the half-read connection was closed
+        assert transport._slots is not None
+        assert not transport._slots.locked()  # its pool slot is free again
+    finally:
+        await transport.aclose()
+
+
+async def test_an_encoded_body_is_decoded_by_httpx_above(transport: AiohttpTransport) -> None:
+    """A gzip body is left to httpx to decode, so the limit counts decoded bytes."""
+    async with RawServer("gzip").running() as server:
         response = await transport.handle_async_request(get(server.url))
         with pytest.raises(httpx.ResponseNotRead):
             _ = response.content
-        assert [chunk async for chunk in response.aiter_raw()] == [b"ok"]
+        assert await response.aread() == b"ok" * 1000
 
 
 # -- failures map onto the phases the retry layer decides by -------------------------
@@ -429,9 +473,12 @@ def _reachable(roots: list[object]) -> list[object]:
     return list(seen.values())
 
 
-async def test_nothing_of_aiohttp_survives_on_the_response(transport: AiohttpTransport) -> None:
+@pytest.mark.parametrize("mode", ["ok", "gzip"])  # read at once / streamed
+async def test_nothing_of_aiohttp_survives_on_the_response(
+    transport: AiohttpTransport, mode: str
+) -> None:
     """After the read, no aiohttp object (its request_info holds the sent headers) is reachable."""
-    async with RawServer().running() as server:
+    async with RawServer(mode).running() as server:
         request = get(server.url, headers={"Authorization": "Basic c2VjcmV0Og=="})
         response = await fetch(transport, request)
         request.headers["Authorization"] = "Basic [REDACTED]"  # as the auth layer does
