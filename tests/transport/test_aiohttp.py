@@ -35,8 +35,8 @@ class RawServer:
 
     Modes: ``ok`` (answer 200 ``ok``), ``close`` (close without answering), ``reset``
     (send a TCP RST), ``stall`` (never answer), ``truncate`` (promise 100 body bytes,
-    send 10, close), ``endless`` (a chunked body that never ends), ``gzip`` (a gzip
-    body). ``delay`` holds each answer that long.
+    send 10, close; ``stallbody``: send 10, stall), ``endless`` (a chunked body that
+    never ends), ``gzip`` (a gzip body). ``delay`` holds each answer that long.
     """
 
     def __init__(self, mode: str = "ok", delay: float = 0.0) -> None:
@@ -119,9 +119,11 @@ class RawServer:
             )
             await writer.drain()
             return True
-        elif self.mode == "truncate":
+        elif self.mode in {"truncate", "stallbody"}:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
             await writer.drain()
+            if self.mode == "stallbody":
+                await self._done.wait()
         return False
 
 
@@ -298,6 +300,17 @@ async def test_stalled_answer_is_read_timeout(transport: AiohttpTransport) -> No
         with pytest.raises(httpx.ReadTimeout):
             await fetch(transport, get(server.url, {**TIMEOUTS, "read": 0.2}))
         assert loop.time() - started < 2.0
+
+
+async def test_stalled_body_is_read_timeout(transport: AiohttpTransport) -> None:
+    """A body that stops arriving for longer than the read timeout is httpx.ReadTimeout."""
+    async with RawServer("stallbody").running() as server:
+        request = get(server.url, {**TIMEOUTS, "read": 0.2})
+        response = await transport.handle_async_request(request)
+        with pytest.raises(httpx.ReadTimeout) as info:
+            await response.aread()
+    assert info.value.request is request
+    assert info.value.__context__ is None
 
 
 async def test_mapped_errors_chain_nothing_from_aiohttp(transport: AiohttpTransport) -> None:
