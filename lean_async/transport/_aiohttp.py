@@ -141,6 +141,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             session = self._open_session()
         elif self._closed:
             raise RuntimeError("the AiohttpTransport is closed")
+        data = _body(request)
+        # aiohttp takes str headers and writes them back as UTF-8: byte-exact round trip.
+        headers = [(k.decode(), v.decode()) for k, v in request.headers.raw]
         timeouts = request.extensions.get("timeout")
         slots = self._slots
         if slots is not None:
@@ -150,10 +153,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 self._url(request.url),
-                headers=[
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-                ],
-                data=_body(request),
+                headers=headers,
+                data=data,
                 allow_redirects=False,
                 timeout=self._client_timeout(timeouts),
             )

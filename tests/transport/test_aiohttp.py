@@ -212,6 +212,26 @@ async def test_sends_the_request_as_it_is(transport: AiohttpTransport) -> None:
     assert response.request is request
 
 
+async def test_header_bytes_go_out_unchanged(transport: AiohttpTransport) -> None:
+    """A UTF-8 header value reaches the server byte for byte, not re-encoded."""
+    async with RawServer().running() as server:
+        await fetch(transport, get(server.url, headers={"X-Note": "caf\u00e9".encode()}))
+    assert b"X-Note: caf\xc3\xa9\r\n" in server.heads[0]
+
+
+async def test_a_streaming_request_body_is_refused(transport: AiohttpTransport) -> None:
+    """A request body not built as bytes is refused before anything is sent."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"{}"
+
+    request = httpx.Request("POST", "http://127.0.0.1:1/", content=chunks())
+    with pytest.raises(TypeError, match="bytes"):
+        await transport.handle_async_request(request)
+    assert transport._slots is not None
+    assert not transport._slots.locked()
+
+
 async def test_a_get_sends_no_body_headers(transport: AiohttpTransport) -> None:
     """A GET without a body carries no Content-Length or Content-Type."""
     async with RawServer().running() as server:
