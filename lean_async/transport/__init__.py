@@ -4,6 +4,8 @@
 used alone. Per-request settings travel in ``request.extensions``; see `extensions`.
 """
 
+from typing import TYPE_CHECKING
+
 from lean_async.transport import extensions
 from lean_async.transport._budget import RetryBudget
 from lean_async.transport._headers import parse_retry_after
@@ -20,6 +22,9 @@ from lean_async.transport.idempotency import IDEMPOTENCY_HEADER, IdempotencyTran
 from lean_async.transport.limit import ResponseLimitTransport
 from lean_async.transport.retry import RetryTransport
 from lean_async.transport.stack import build_stack
+
+if TYPE_CHECKING:
+    from lean_async.transport._aiohttp import AiohttpTransport as AiohttpTransport
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -38,3 +43,17 @@ __all__ = [
     "parse_retry_after",
     "set_testing",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # AiohttpTransport imports aiohttp, an optional extra: only when asked for. It stays
+    # out of __all__ so that a star import works without the extra.
+    if name == "AiohttpTransport":
+        try:
+            from lean_async.transport._aiohttp import AiohttpTransport as AiohttpTransport
+        except ImportError as exc:
+            raise ImportError(
+                "AiohttpTransport needs aiohttp: pip install 'lean-async[aiohttp]'"
+            ) from exc
+        return AiohttpTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

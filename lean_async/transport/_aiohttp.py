@@ -1,0 +1,374 @@
+"""The aiohttp base transport: lean-async's layers on an `aiohttp.ClientSession`.
+
+Requires the ``aiohttp`` extra (``pip install 'lean-async[aiohttp]'``). It sends an
+`httpx.Request` as it is (the layers above have finished it) and hands back an
+`httpx.Response` whose body streams from aiohttp, so the response-limit layer can
+refuse a large body chunk by chunk.
+
+aiohttp's failures become the httpx exceptions the retry layer decides by, split by how
+far the attempt got:
+
+==========================================  =========================  ==============
+aiohttp                                      httpx                      bytes sent?
+==========================================  =========================  ==============
+waiting for a free connection too long       `httpx.PoolTimeout`        no
+``ConnectionTimeoutError``                   `httpx.ConnectTimeout`     no
+``ClientConnectorError`` (DNS, refused,      `httpx.ConnectError`       no
+TLS, certificate)
+``SocketTimeoutError`` / other timeouts      `httpx.ReadTimeout`        maybe
+``ServerDisconnectedError``,                 `httpx.RemoteProtocolError`  maybe
+``ClientPayloadError``, ``ClientResponseError``
+``ClientOSError`` (reset), other errors      `httpx.ReadError`          maybe
+==========================================  =========================  ==============
+
+No aiohttp object is chained to, or reachable from, what this transport returns or
+raises: aiohttp keeps the sent headers (the Authorization credential among them) on
+``ClientResponse.request_info`` and on some of its exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from typing import Final
+
+import aiohttp
+import httpx
+import yarl
+
+__all__ = ["AiohttpTransport"]
+
+_Timeouts = Mapping[str, float | None]
+
+_NO_TIMEOUT: Final = aiohttp.ClientTimeout(
+    total=None, connect=None, sock_read=None, sock_connect=None
+)
+# aiohttp adds these when a request lacks them; the request is sent as it is instead.
+_SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
+_HTTP_VERSIONS: Final = {(1, 1): b"HTTP/1.1", (1, 0): b"HTTP/1.0"}
+_URL_CACHE_SIZE: Final = 256
+_READ: Final = httpx.ByteStream(b"")
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Sends each request over an aiohttp session: the base of `build_stack`.
+
+    Without *session* it creates its own on first use, inside the running loop: a
+    `aiohttp.TCPConnector` limited to *max_connections*, no cookie jar, no redirects,
+    no automatic decompression (httpx decodes ``Content-Encoding`` above, so the
+    response limit counts decoded bytes), no proxies from the environment. `aclose`
+    closes it; dropping the transport with it open warns `ResourceWarning`. With a
+    caller's *session*, that session's settings apply and it is never closed here.
+
+    Timeouts come from the request's httpx ``timeout`` extension, per attempt:
+
+    - ``connect`` bounds name resolution plus the TCP/TLS connect (aiohttp's
+      ``connect`` and ``sock_connect``);
+    - ``read`` bounds each wait for response bytes (aiohttp's ``sock_read``);
+    - ``pool`` bounds the wait for a free connection; with a caller's session aiohttp
+      does that wait, so ``pool + connect`` becomes its ``connect`` and a pool wait
+      past it surfaces as `httpx.ConnectTimeout` (also a nothing-sent failure);
+    - ``write`` has no aiohttp counterpart: request bodies are small and written to
+      the socket buffer, and ``read`` starts bounding the exchange once they are.
+
+    A request without the extension has no timeouts. Note that aiohttp rounds a
+    timeout of 5 s or more up to a whole second of the loop clock.
+
+    Args:
+        session: a caller's session to send through; not closed by `aclose`.
+        max_connections: the most connections open at once (own session only).
+        max_keepalive_connections: ``0`` turns keep-alive off; ``None`` or a positive
+            number keeps idle connections for *keepalive_expiry* seconds, up to
+            *max_connections* (aiohttp has no separate cap on idle connections).
+        keepalive_expiry: seconds an idle connection is kept.
+        ssl: TLS verification: ``True`` (the system's default context), an
+            `ssl.SSLContext`, or ``False`` to skip verification.
+
+    Raises:
+        ValueError: a limit is not a positive integer (``0`` allowed for keep-alive),
+            or *keepalive_expiry* is negative.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        max_keepalive_connections: int | None = None,
+        keepalive_expiry: float = 5.0,
+        ssl: _ssl.SSLContext | bool = True,
+    ) -> None:
+        _check_count("max_connections", max_connections, 1)
+        if max_keepalive_connections is not None:
+            _check_count("max_keepalive_connections", max_keepalive_connections, 0)
+        if keepalive_expiry < 0:
+            raise ValueError(f"keepalive_expiry must be >= 0, got {keepalive_expiry!r}")
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._keepalive = max_keepalive_connections != 0
+        self._keepalive_expiry = keepalive_expiry
+        self._ssl = ssl
+        # Our own pool wait, so that it can be told apart from a connect timeout.
+        self._slots = asyncio.Semaphore(max_connections) if session is None else None
+        self._closed = False
+        self._timeouts: tuple[object, aiohttp.ClientTimeout] = (None, _NO_TIMEOUT)
+        self._urls: dict[str, yarl.URL] = {}
+        self._last_url: tuple[httpx.URL | None, yarl.URL] = (None, yarl.URL())
+
+    def __repr__(self) -> str:
+        owner = "own session" if self._owns_session else "caller's session"
+        return f"AiohttpTransport({owner}, max_connections={self._max_connections})"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send *request* and return its response, the body still to be read.
+
+        Args:
+            request: the request to send, headers and body final.
+
+        Returns:
+            The response; its stream reads the body from aiohttp and releases the
+            connection when read or closed.
+
+        Raises:
+            httpx.TransportError: sending failed (see the module docstring).
+            RuntimeError: the transport is closed.
+        """
+        session = self._session
+        if session is None:
+            session = self._open_session()
+        elif self._closed:
+            raise RuntimeError("the AiohttpTransport is closed")
+        data = _body(request)
+        # aiohttp takes str headers and writes them back as UTF-8: byte-exact round trip.
+        headers = [(k.decode(), v.decode()) for k, v in request.headers.raw]
+        timeouts = request.extensions.get("timeout")
+        slots = self._slots
+        if slots is not None:
+            await self._acquire(slots, request, timeouts)
+        error: httpx.TransportError
+        try:
+            response = await session.request(
+                request.method,
+                self._url(request.url),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=self._client_timeout(timeouts),
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = _mapped(exc, request)
+        except BaseException:
+            if slots is not None:
+                slots.release()
+            raise
+        else:
+            return _response(response, request, slots)
+        if slots is not None:
+            slots.release()
+        # Raised outside the except block: nothing of aiohttp's is chained to it.
+        raise error
+
+    async def aclose(self) -> None:
+        """Close the session this transport created; safe to call more than once.
+
+        A caller's session stays open.
+        """
+        self._closed = True
+        session = self._session
+        if self._owns_session and session is not None and not session.closed:
+            await session.close()
+
+    def __del__(self) -> None:
+        # Only warn: closing from here would run after the event loop may be gone.
+        session = self.__dict__.get("_session")
+        if self.__dict__.get("_owns_session") and session is not None and not session.closed:
+            warnings.warn(
+                f"unclosed {self!r}: await aclose() (LeanClient does on exit)",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
+            )
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the AiohttpTransport is closed")
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            limit_per_host=0,
+            force_close=not self._keepalive,
+            keepalive_timeout=self._keepalive_expiry if self._keepalive else None,
+            ssl=self._ssl,
+        )
+        self._session = session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=_SKIP_AUTO_HEADERS,
+            raise_for_status=False,
+            trust_env=False,
+            timeout=_NO_TIMEOUT,
+        )
+        return session
+
+    async def _acquire(
+        self, slots: asyncio.Semaphore, request: httpx.Request, timeouts: _Timeouts | None
+    ) -> None:
+        if not slots.locked():
+            await slots.acquire()
+            return
+        pool = None if timeouts is None else timeouts.get("pool")
+        try:
+            async with asyncio.timeout(pool):
+                await slots.acquire()
+        except TimeoutError:
+            pass
+        else:
+            return
+        raise httpx.PoolTimeout(
+            f"no free connection within {pool} s (max_connections={self._max_connections})",
+            request=request,
+        )
+
+    def _url(self, url: httpx.URL) -> yarl.URL:
+        # httpx has already normalised and percent-encoded the URL: parse it once. A
+        # client that reuses one httpx.URL object skips even formatting it.
+        last_url, last = self._last_url
+        if url is last_url:
+            return last
+        text = str(url)
+        cached = self._urls.get(text)
+        if cached is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            cached = self._urls[text] = yarl.URL(text, encoded=True)
+        self._last_url = (url, cached)
+        return cached
+
+    def _client_timeout(self, timeouts: _Timeouts | None) -> aiohttp.ClientTimeout:
+        if timeouts is None:
+            return _NO_TIMEOUT
+        connect, read = timeouts.get("connect"), timeouts.get("read")
+        pool = None if self._slots is not None else timeouts.get("pool")
+        key = (connect, read, pool)
+        cached_key, cached = self._timeouts
+        if key == cached_key:
+            return cached
+        acquire = connect if pool is None or connect is None else pool + connect
+        client_timeout = aiohttp.ClientTimeout(
+            total=None, connect=acquire, sock_connect=connect, sock_read=read
+        )
+        self._timeouts = (key, client_timeout)
+        return client_timeout
+
+
+def _response(
+    response: aiohttp.ClientResponse, request: httpx.Request, slots: asyncio.Semaphore | None
+) -> httpx.Response:
+    """Return the httpx response for aiohttp's *response*, keeping nothing of it once read."""
+    body = response.content
+    # A small answer often arrives whole with its headers: hand it over read, and give
+    # the connection back now. Only without Content-Encoding, whose decoding could
+    # inflate the body past the response limit before that layer sees it.
+    complete = body.is_eof() and "Content-Encoding" not in response.headers
+    result = httpx.Response(
+        response.status,
+        headers=response.raw_headers,
+        stream=_READ if complete else _Body(response, request, slots),
+        extensions={
+            "http_version": _HTTP_VERSIONS.get(response.version or (1, 1), b"HTTP/1.1"),
+            "reason_phrase": (response.reason or "").encode("ascii", "replace"),
+        },
+        request=request,
+    )
+    if complete:
+        # What Response.aread() stores (as ResponseLimitTransport does): building the
+        # response with content= would decode it again through httpx's sync reader.
+        result._content = body.read_nowait()
+        response.release()
+        if slots is not None:
+            slots.release()
+    return result
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body read from aiohttp; closing it releases the connection."""
+
+    __slots__ = ("_request", "_response", "_slots")
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        request: httpx.Request,
+        slots: asyncio.Semaphore | None,
+    ) -> None:
+        self._response: aiohttp.ClientResponse | None = response
+        self._request = request
+        self._slots = slots
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        response = self._response
+        if response is None:
+            raise httpx.StreamClosed()
+        error: httpx.TransportError
+        try:
+            async for chunk in response.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = _mapped(exc, self._request)
+        else:
+            return
+        await self.aclose()
+        raise error
+
+    async def aclose(self) -> None:
+        response, self._response = self._response, None
+        if response is None:
+            return
+        # A body read to the end has returned its connection to the pool already;
+        # one left unread cannot be reused and is closed.
+        if response.content.is_eof():
+            response.release()
+        else:
+            response.close()
+        if self._slots is not None:
+            self._slots.release()
+
+
+def _body(request: httpx.Request) -> bytes | None:
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        raise TypeError(
+            "AiohttpTransport sends bodies built as bytes; read a streaming request first"
+        ) from None
+    return content or None
+
+
+def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """Return the httpx error for aiohttp's *exc*, without keeping *exc* itself."""
+    message = f"{type(exc).__name__}: {exc}"
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout
+    elif isinstance(exc, TimeoutError):
+        kind = httpx.ReadTimeout
+    elif isinstance(exc, aiohttp.ClientConnectorError):  # DNS, refused, TLS, certificate
+        kind = httpx.ConnectError
+    elif isinstance(exc, aiohttp.InvalidURL):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(
+        exc,
+        aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError,
+    ):
+        kind = httpx.RemoteProtocolError
+    else:  # a reset (ClientOSError) or another failure once connected
+        kind = httpx.ReadError
+    return kind(message, request=request)
+
+
+def _check_count(name: str, value: int, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
