@@ -12,7 +12,7 @@ from lean_async import LeanClient
 from lean_async._demo import Payout, StepResult, Tally, WebhookReceiver, run_demo
 from lean_async._demo._flow import _Flow
 from lean_async.models import EventType
-from lean_async.sandbox import DeliveryOutcome, ManualClock, Sandbox
+from lean_async.sandbox import DeliveryAttemptOutcome, ManualClock, Sandbox
 from lean_async.testing import signed_delivery
 from tests.reference import REFERENCE_CUSTOMER
 
@@ -121,7 +121,7 @@ async def test_webhooks_travel_over_http_to_the_receiver() -> None:
         results, tally = await run_demo(lean, sandbox, KEY, reported.append, receiver=receiver)
     assert [r.name for r in results if r.ok is not True] == []
     assert {d.destination for d in sandbox.deliveries} == {receiver.url}
-    assert all(d.outcome is DeliveryOutcome.DELIVERED for d in sandbox.deliveries)
+    assert all(d.outcome is DeliveryAttemptOutcome.DELIVERED for d in sandbox.deliveries)
     processed = [e.type for e in receiver.processed]
     assert processed.count(EventType.CUSTOMER_ACTIVE) == 1
     assert processed.count(EventType.GIG_COMPLETED) == 2

@@ -14,7 +14,7 @@ EXPECTED = [
     "Clock",
     "ConnectionReset",
     "Delivery",
-    "DeliveryOutcome",
+    "DeliveryAttemptOutcome",
     "DropAfterCommit",
     "Fault",
     "FaultRule",
