@@ -132,7 +132,10 @@ def compile_structurer(
     """Return the fast structuring function of attrs class *cls*, or None if unhandled."""
     if not attrs.has(cls):
         return None
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # e.g. an unresolvable forward reference: cattrs will say so
+        return None
     compiler = _Compiler()
     emit = compiler.lines.append
     emit("def structure(o):")

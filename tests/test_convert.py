@@ -658,3 +658,21 @@ def test_structure_agrees_with_the_detailed_converter(
     expected = _outcome(lambda: conv.structure(body, model))
     assert _outcome(lambda: structure(body, model, conv=conv)) == expected
     assert _outcome(lambda: structure_list([body], model, conv=conv)[0]) == expected
+
+
+@attrs.frozen(kw_only=True)
+class GigWithTags:
+    """A model of shapes the fast path leaves to cattrs: a nested model and a tuple."""
+
+    gig: Gig
+    tags: tuple[str, ...] = ()
+
+
+def test_a_model_the_fast_path_does_not_know_is_still_built() -> None:
+    """Nested models and tuples go through the detailed converter, paths and all."""
+    wrapper = structure({"gig": REFERENCE_GIG, "tags": ["a"]}, GigWithTags)
+    assert wrapper == GigWithTags(gig=structure(REFERENCE_GIG, Gig), tags=("a",))
+    assert structure_list([{"gig": REFERENCE_GIG}], GigWithTags)[0].tags == ()
+    with pytest.raises(StructureError) as info:
+        structure({"gig": {**REFERENCE_GIG, "tips": "x"}}, GigWithTags)
+    assert info.value.path == "$.gig.tips"
