@@ -1,6 +1,10 @@
 """The one cattrs converter: API camelCase JSON <-> attrs models.
 
-Built once at import. `converter` is lenient (extra fields tolerated, unknown enum values
+Built once at import. `structure` and `structure_list` first try the generated fast
+path of `lean_async._fast_structure` (module converters only) and run cattrs' detailed
+validation only when it refuses a value, to explain the failure with its paths.
+
+`converter` is lenient (extra fields tolerated, unknown enum values
 kept as strings) and reads responses; `strict_converter` also forbids unknown fields,
 for tests and the sandbox. Money is `Decimal` and goes out as a two-decimal string,
 dates are ISO ``YYYY-MM-DD``, timestamps are UTC ``YYYY-MM-DDTHH:MM:SS.sssZ``; a
@@ -13,8 +17,6 @@ import datetime as dt
 import decimal
 import enum
 import re
-import types
-import typing
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -22,6 +24,8 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from lean_async._fast_structure import FastStructurer, open_enum_of
 
 __all__ = [
     "StructureError",
@@ -145,19 +149,8 @@ def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
     return dict(value)
 
 
-def _open_enum_of(tp: Any) -> type[enum.Enum] | None:
-    """Return E when *tp* is ``E | str`` for a string enum E, else None."""
-    if typing.get_origin(tp) not in (types.UnionType, typing.Union):
-        return None
-    args = typing.get_args(tp)
-    enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
-    if len(args) == 2 and str in args and len(enums) == 1:
-        return enums[0]
-    return None
-
-
 def _open_enum_hook(tp: Any) -> Callable[[Any, Any], Any]:
-    enum_cls = _open_enum_of(tp)
+    enum_cls = open_enum_of(tp)
     assert enum_cls is not None  # noqa: S101 - guaranteed by the predicate
 
     def structure_open_enum(value: Any, _: Any) -> Any:
@@ -181,7 +174,7 @@ def configure_converter(conv: cattrs.Converter, *, forbid_extra_keys: bool = Fal
     conv.register_structure_hook(dt.datetime, _structure_datetime)
     conv.register_unstructure_hook(dt.datetime, format_datetime)
     conv.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_json_object)
-    conv.register_structure_hook_factory(lambda t: _open_enum_of(t) is not None, _open_enum_hook)
+    conv.register_structure_hook_factory(lambda t: open_enum_of(t) is not None, _open_enum_hook)
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
     )
@@ -219,6 +212,13 @@ def make_converter(*, forbid_extra_keys: bool = False) -> cattrs.Converter:
 converter = make_converter()
 strict_converter = make_converter(forbid_extra_keys=True)
 
+# The fast path of the two module converters, keyed by identity: both live as long as the
+# module, so an id is never reused. Other converters always take the detailed path.
+_FAST_PATHS: dict[int, FastStructurer] = {
+    id(converter): FastStructurer(json_name=camel, forbid_extra_keys=False),
+    id(strict_converter): FastStructurer(json_name=camel, forbid_extra_keys=True),
+}
+
 
 def _camel_path(problem: str) -> str:
     # Only the path after the last " @ " names attributes; the message before it may
@@ -229,17 +229,43 @@ def _camel_path(problem: str) -> str:
 
 def structure(data: Any, cls: type[T], *, conv: cattrs.Converter = converter) -> T:
     """Build a *cls* from decoded JSON, or raise `StructureError` with the bad path."""
-    try:
-        return conv.structure(data, cls)
-    except Exception as exc:  # cattrs raises several unrelated types; normalise them all
-        raise _structure_error(exc) from exc
+    fast = _fast_function(conv, cls)
+    if fast is not None:
+        try:
+            built: T = fast(data)
+        except Exception:  # noqa: S110 - the detailed converter below explains or accepts it
+            pass
+        else:
+            return built
+    built = _structure_detailed(data, cls, conv)
+    return built
 
 
 def structure_list(data: Any, cls: type[T], *, conv: cattrs.Converter = converter) -> list[T]:
     """Build a list of *cls* from a decoded JSON array."""
     if not isinstance(data, list):
         raise StructureError("$", [f"expected a JSON array, got {type(data).__name__} @ $"])
-    return structure(data, list[cls], conv=conv)  # type: ignore[valid-type]
+    fast = _fast_function(conv, cls)
+    if fast is not None:
+        try:
+            return [fast(item) for item in data]
+        except Exception:  # noqa: S110 - the detailed converter below explains or accepts it
+            pass
+    built: list[T] = _structure_detailed(data, list[cls], conv)  # type: ignore[valid-type]
+    return built
+
+
+def _fast_function(conv: cattrs.Converter, cls: Any) -> Callable[[Any], Any] | None:
+    fast_path = _FAST_PATHS.get(id(conv))
+    return fast_path.function_for(cls) if fast_path is not None else None
+
+
+def _structure_detailed(data: Any, cls: Any, conv: cattrs.Converter) -> Any:
+    """Structure with cattrs' detailed validation: every problem, with its path."""
+    try:
+        return conv.structure(data, cls)
+    except Exception as exc:  # cattrs raises several unrelated types; normalise them all
+        raise _structure_error(exc) from exc
 
 
 def _structure_error(exc: Exception) -> StructureError:

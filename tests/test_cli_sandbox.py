@@ -20,7 +20,7 @@ from rich.console import Console
 from lean_async import LeanClient, WebhookEvent
 from lean_async.cli import _sandbox_command, main
 from lean_async.cli._sandbox_command import delivery_line, serve_until
-from lean_async.sandbox import Delivery, DeliveryOutcome, Sandbox
+from lean_async.sandbox import Delivery, DeliveryAttemptOutcome, Sandbox
 from lean_async.webhooks.aiohttp import webhook_handler
 from tests.test_cli import free_port
 
@@ -87,10 +87,14 @@ def test_delivery_lines_say_what_happened() -> None:
         "destination": "http://x/h",
         "at": at,
     }
-    ok = Delivery(**base, attempt=1, status_code=200, outcome=DeliveryOutcome.DELIVERED)
-    retry = Delivery(**base, attempt=2, status_code=503, outcome=DeliveryOutcome.RETRYING)
+    ok = Delivery(**base, attempt=1, status_code=200, outcome=DeliveryAttemptOutcome.DELIVERED)
+    retry = Delivery(**base, attempt=2, status_code=503, outcome=DeliveryAttemptOutcome.RETRYING)
     gave_up = Delivery(
-        **base, attempt=6, status_code=None, outcome=DeliveryOutcome.GAVE_UP, error="ConnectError"
+        **base,
+        attempt=6,
+        status_code=None,
+        outcome=DeliveryAttemptOutcome.GAVE_UP,
+        error="ConnectError",
     )
     assert delivery_line(ok).plain.endswith("-> http://x/h: 200 delivered (attempt 1)")
     assert delivery_line(retry).plain.endswith("attempt 2 FAILED (HTTP 503); will retry")

@@ -573,3 +573,106 @@ def test_parsing_raises_only_structure_error(model: type[Any], data: st.DataObje
         return
     assert error.path.startswith("$")
     assert error.problems
+
+
+# --- the fast path agrees with the detailed converter -----------------------------------
+
+NEAR_MISS_VALUES: list[object] = [
+    "15.00",
+    " 15.00 ",
+    "1_000.50",
+    "1e3",
+    "-0.00",
+    "nan",
+    "-Infinity",
+    "2021-03-01T21:04:04.123Z",
+    "2021-03-01T21:04:04+00:00",
+    "2021-03-01T23:04:04+02:00",
+    "2021-03-01T21:04:04",
+    "0001-01-01T00:00:00+01:00",
+    "2021-03-01",
+    "20210301",
+    "PENDING",
+    "pending",
+    "Wait Time",
+    "APPROVED",
+    "",
+    15,
+    0.1,
+    True,
+    None,
+    [],
+    {},
+]
+NEAR_MISSES = st.sampled_from(NEAR_MISS_VALUES)
+REFERENCE_BODIES: dict[type[Any], dict[str, Any]] = {
+    Customer: REFERENCE_CUSTOMER,
+    Application: REFERENCE_APPLICATION,
+    Gig: REFERENCE_GIG,
+    SpecialPayment: REFERENCE_SPECIAL_PAYMENT,
+}
+_MISSING = object()
+
+
+def _outcome(build: Any) -> tuple[str, Any]:
+    """Return ("ok", each field's type and repr) or ("error", None) for *build*()."""
+    try:
+        obj = build()
+    except Exception:  # any failure of either path counts as a failure
+        return ("error", None)
+    return ("ok", [(type(v), repr(v)) for v in attrs.astuple(obj, recurse=False)])
+
+
+@pytest.mark.parametrize("conv", [converter, strict_converter])
+@pytest.mark.parametrize("model", MODELS)
+def test_structure_agrees_field_by_field(conv: Any, model: type[Any]) -> None:
+    """Every near-miss value (or absence) of every field is built or refused as cattrs does."""
+    mismatches = []
+    for key in [*REFERENCE_BODIES[model], "extraField"]:
+        for value in [*NEAR_MISS_VALUES, _MISSING]:
+            body = {k: v for k, v in REFERENCE_BODIES[model].items() if k != key}
+            if value is not _MISSING:
+                body[key] = value
+            expected = _outcome(lambda b=body: conv.structure(b, model))
+            if _outcome(lambda b=body: structure(b, model, conv=conv)) != expected:
+                mismatches.append((key, value))
+            if _outcome(lambda b=body: structure_list([b], model, conv=conv)[0]) != expected:
+                mismatches.append((key, value, "in a list"))
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("conv", [converter, strict_converter])
+@pytest.mark.parametrize("model", MODELS)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_structure_agrees_with_the_detailed_converter(
+    conv: Any, model: type[Any], data: st.DataObject
+) -> None:
+    """`structure` builds exactly what cattrs' detailed converter builds, or fails with it."""
+    body = unstructure(data.draw(STRATEGIES[model]))
+    keys = [*sorted(body), "extraField"]
+    for key in data.draw(st.lists(st.sampled_from(keys), max_size=3)):
+        body[key] = data.draw(NEAR_MISSES | JSON_VALUES)
+    for key in data.draw(st.lists(st.sampled_from(keys), max_size=2)):
+        body.pop(key, None)
+    expected = _outcome(lambda: conv.structure(body, model))
+    assert _outcome(lambda: structure(body, model, conv=conv)) == expected
+    assert _outcome(lambda: structure_list([body], model, conv=conv)[0]) == expected
+
+
+@attrs.frozen(kw_only=True)
+class GigWithTags:
+    """A model of shapes the fast path leaves to cattrs: a nested model and a tuple."""
+
+    gig: Gig
+    tags: tuple[str, ...] = ()
+
+
+def test_a_model_the_fast_path_does_not_know_is_still_built() -> None:
+    """Nested models and tuples go through the detailed converter, paths and all."""
+    wrapper = structure({"gig": REFERENCE_GIG, "tags": ["a"]}, GigWithTags)
+    assert wrapper == GigWithTags(gig=structure(REFERENCE_GIG, Gig), tags=("a",))
+    assert structure_list([{"gig": REFERENCE_GIG}], GigWithTags)[0].tags == ()
+    with pytest.raises(StructureError) as info:
+        structure({"gig": {**REFERENCE_GIG, "tips": "x"}}, GigWithTags)
+    assert info.value.path == "$.gig.tips"

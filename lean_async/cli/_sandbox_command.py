@@ -25,7 +25,7 @@ from lean_async.cli._console import make_console
 from lean_async.sandbox import (
     DEFAULT_API_KEY,
     Delivery,
-    DeliveryOutcome,
+    DeliveryAttemptOutcome,
     Sandbox,
     running_server,
 )
@@ -56,10 +56,10 @@ def delivery_line(delivery: Delivery) -> Text:
     """Describe one webhook delivery attempt in one console line."""
     at = delivery.at.astimezone().strftime("%H:%M:%S")
     head = f"{at} webhook {delivery.event_type} {delivery.event_id} -> {delivery.destination}"
-    if delivery.outcome is DeliveryOutcome.DELIVERED:
+    if delivery.outcome is DeliveryAttemptOutcome.DELIVERED:
         return Text(f"{head}: {delivery.status_code} delivered (attempt {delivery.attempt})")
     why = f"HTTP {delivery.status_code}" if delivery.status_code is not None else delivery.error
-    if delivery.outcome is DeliveryOutcome.RETRYING:
+    if delivery.outcome is DeliveryAttemptOutcome.RETRYING:
         then, style = "will retry", "yellow"
     else:
         then, style = "gave up, no more retries", "bold red"

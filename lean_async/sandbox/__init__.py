@@ -36,7 +36,7 @@ from lean_async.sandbox._transport import SandboxTransport
 from lean_async.sandbox._webhooks import (
     WEBHOOK_LOGGER,
     Delivery,
-    DeliveryOutcome,
+    DeliveryAttemptOutcome,
     WebhookListener,
 )
 
@@ -48,7 +48,7 @@ __all__ = [
     "Clock",
     "ConnectionReset",
     "Delivery",
-    "DeliveryOutcome",
+    "DeliveryAttemptOutcome",
     "DropAfterCommit",
     "Fault",
     "FaultRule",

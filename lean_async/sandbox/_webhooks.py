@@ -44,7 +44,7 @@ from lean_async.webhooks import SIGNATURE_HEADER, sign
 __all__ = [
     "WEBHOOK_LOGGER",
     "Delivery",
-    "DeliveryOutcome",
+    "DeliveryAttemptOutcome",
     "WebhookDispatcher",
     "WebhookListener",
     "check_webhook_url",
@@ -59,7 +59,7 @@ WebhookListener = Callable[[bytes, Mapping[str, str]], Awaitable[int | None]]
 """An in-process receiver: gets the raw body and headers, returns a status (None: 200)."""
 
 
-class DeliveryOutcome(enum.StrEnum):
+class DeliveryAttemptOutcome(enum.StrEnum):
     """What one delivery attempt achieved."""
 
     DELIVERED = "delivered"
@@ -89,7 +89,7 @@ class Delivery:
     destination: str
     attempt: int
     status_code: int | None
-    outcome: DeliveryOutcome
+    outcome: DeliveryAttemptOutcome
     at: dt.datetime
     error: str | None = None
 
@@ -195,13 +195,13 @@ class WebhookDispatcher:
         status, error = await self._send(destination, event)
         retry_in: float | None = None
         if status is not None and 200 <= status < 300:
-            outcome = DeliveryOutcome.DELIVERED
+            outcome = DeliveryAttemptOutcome.DELIVERED
         elif attempt <= self._max_retries:
-            outcome = DeliveryOutcome.RETRYING
+            outcome = DeliveryAttemptOutcome.RETRYING
             retry_in = self._retry_base * 2 ** (attempt - 1)
             self._schedule(event, destination, attempt=attempt + 1, delay=retry_in)
         else:
-            outcome = DeliveryOutcome.GAVE_UP
+            outcome = DeliveryAttemptOutcome.GAVE_UP
         name = destination if isinstance(destination, str) else _listener_name(destination)
         self._log(event, name, attempt, status, error, outcome, retry_in)
         self.deliveries.append(
@@ -224,10 +224,10 @@ class WebhookDispatcher:
         attempt: int,
         status: int | None,
         error: str | None,
-        outcome: DeliveryOutcome,
+        outcome: DeliveryAttemptOutcome,
         retry_in: float | None,
     ) -> None:
-        level = logging.INFO if outcome is DeliveryOutcome.DELIVERED else logging.WARNING
+        level = logging.INFO if outcome is DeliveryAttemptOutcome.DELIVERED else logging.WARNING
         if not logger.isEnabledFor(level):
             return
         shown = _shown(destination)
@@ -244,7 +244,7 @@ class WebhookDispatcher:
             "lean_retry_in": retry_in,
         }
         head = "webhook %s %s -> %s: "
-        if outcome is DeliveryOutcome.DELIVERED:
+        if outcome is DeliveryAttemptOutcome.DELIVERED:
             logger.info(
                 head + "delivered (attempt %d/%d, status %s)",
                 *(event.type, event.id, shown, attempt, attempts, status),

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lean_async.sandbox import WEBHOOK_LOGGER, DeliveryOutcome, Sandbox
+from lean_async.sandbox import WEBHOOK_LOGGER, DeliveryAttemptOutcome, Sandbox
 
 from .conftest import Scope, add_active_customer, customer_body, gig_body, serve_asgi
 
@@ -104,7 +104,7 @@ async def test_listener_gets_a_signed_body(api: httpx.AsyncClient, sandbox: Sand
     assert event["createdAt"] == "2025-01-01T00:00:00.000Z"
     assert event == sandbox.events[0].raw
     [delivery] = sandbox.deliveries
-    assert delivery.outcome == DeliveryOutcome.DELIVERED
+    assert delivery.outcome == DeliveryAttemptOutcome.DELIVERED
     assert delivery.destination == "listener:Recorder"
     assert delivery.status_code == 200
 
@@ -164,9 +164,9 @@ async def test_receiver_failing_twice_gets_the_third(
     assert len({body for body, _ in receiver.requests}) == 1
     outcomes = [(d.attempt, d.status_code, d.outcome) for d in sandbox.deliveries]
     assert outcomes == [
-        (1, 500, DeliveryOutcome.RETRYING),
-        (2, 500, DeliveryOutcome.RETRYING),
-        (3, 200, DeliveryOutcome.DELIVERED),
+        (1, 500, DeliveryAttemptOutcome.RETRYING),
+        (2, 500, DeliveryAttemptOutcome.RETRYING),
+        (3, 200, DeliveryAttemptOutcome.DELIVERED),
     ]
 
 
@@ -185,8 +185,8 @@ async def test_always_failing_receiver_gets_exactly_six_attempts(
     for destination in (url, "listener:Recorder"):
         log = [d for d in sandbox.deliveries if d.destination == destination]
         attempts = [(d.attempt, d.outcome) for d in log]
-        assert attempts == [(n, DeliveryOutcome.RETRYING) for n in range(1, 6)] + [
-            (6, DeliveryOutcome.GAVE_UP)
+        assert attempts == [(n, DeliveryAttemptOutcome.RETRYING) for n in range(1, 6)] + [
+            (6, DeliveryAttemptOutcome.GAVE_UP)
         ]
         offsets = [(d.at - log[0].at).total_seconds() for d in log]
         assert offsets == [0, 0.5, 1.5, 3.5, 7.5, 15.5]
@@ -212,7 +212,7 @@ async def test_listener_exception_is_a_failed_attempt(
     assert first.error == "ConnectionError: receiver down"
     assert first.status_code is None
     assert second.status_code == 204
-    assert second.outcome == DeliveryOutcome.DELIVERED
+    assert second.outcome == DeliveryAttemptOutcome.DELIVERED
     assert first.destination.endswith("flaky")
 
 
