@@ -184,7 +184,9 @@ async def test_early_exit_over_sockets_leaves_no_task_or_connection(stop: str) -
             port = httpx.URL(url).port
             assert port is not None
             counting = Counting(httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=4)))
-            async with LeanClient(api_key=sandbox.api_key, base_url=url, transport=counting) as lean:
+            async with LeanClient(
+                api_key=sandbox.api_key, base_url=url, transport=counting
+            ) as lean:
                 await new_customer(lean)
                 sandbox.activate_customer("uid_1")
                 # The first gig answers at once, every later one only after 0.5 s.

@@ -7,6 +7,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -395,3 +397,52 @@ def test_batch_result_is_frozen_and_slotted() -> None:
     assert not hasattr(result, "__dict__")
     with pytest.raises(AttributeError):
         result.index = 2  # type: ignore[misc]
+
+
+# --- memory: flat in the number of items ---------------------------------------------------
+
+SCALE = bool(os.environ.get("LEAN_ASYNC_SCALE"))  # read at import: a fixture clears LEAN_*
+CANNED_GIG = json.dumps(GIG_JSON).encode()
+
+
+class CannedGig(httpx.AsyncBaseTransport):
+    """A no-op base transport: every request is answered at once with the same gig."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=CANNED_GIG, headers={"Content-Type": "application/json"})
+
+
+async def traced_peak(count: int) -> int:
+    """Return the tracemalloc peak (bytes) of create_many over *count* lazily made items."""
+    async with LeanClient(api_key=KEY, transport=CannedGig()) as lean:
+        tracemalloc.start()
+        try:
+            seen = 0
+            async for result in lean.gigs.create_many(gig_item(n) for n in range(count)):
+                assert result.ok
+                seen += 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert seen == count
+    return peak
+
+
+@pytest.mark.parametrize(
+    ("small", "large"),
+    [
+        pytest.param(250, 1_000, id="250-vs-1k"),
+        pytest.param(
+            20_000,
+            100_000,
+            id="scale-20k-vs-100k",
+            marks=pytest.mark.skipif(not SCALE, reason="slow: make scale"),
+        ),
+    ],
+)
+async def test_memory_does_not_grow_with_the_number_of_items(small: int, large: int) -> None:
+    """The tracemalloc peak stays under 50 MB and about the same for 4-5x more items."""
+    small_peak = await traced_peak(small)
+    large_peak = await traced_peak(large)
+    assert large_peak < 50 * 2**20
+    assert large_peak < small_peak * 1.5 + 256 * 2**10, (small_peak, large_peak)
