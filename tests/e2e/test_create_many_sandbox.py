@@ -83,6 +83,7 @@ async def test_200_payments_under_faults_paid_once_and_rerun_pays_nothing(
 ) -> None:
     """200 special payments through faults: 200 payments; the same batch_id again adds none."""
     add_faults(lean_sandbox, "POST /specialpayment")
+    # Items n and n + 100 are identical bonuses: two payments, told apart by their index.
     items = [payment_args(n) for n in range(200)]
     first = await run(active.special_payments.create_many(items, batch_id="payroll-1"))
     assert [r.index for r in first] == list(range(200))
