@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -281,6 +282,25 @@ async def test_break_without_aclose_cleans_up_when_collected() -> None:
         assert await settle_tasks(before) == set()
         assert recorder.in_flight == 0
         assert recorder.cancelled == 15
+
+
+async def test_stopping_retrieves_errors_of_finished_calls(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Calls that failed but were never yielded do not log "exception was never retrieved"."""
+
+    async def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": "nope"})
+
+    async with client(refuse) as (lean, _):
+        async with contextlib.aclosing(
+            lean.gigs.create_many([gig_item(n) for n in range(8)], concurrency=8)
+        ) as results:
+            async for result in results:
+                assert isinstance(result.error, AuthenticationError)
+                break
+    gc.collect()
+    assert [r for r in caplog.records if "never retrieved" in r.getMessage()] == []
 
 
 async def test_cancelling_the_consumer_cancels_calls_in_flight() -> None:
