@@ -292,13 +292,15 @@ async def test_stopping_retrieves_errors_of_finished_calls(
     async def refuse(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"message": "nope"})
 
-    async with client(refuse) as (lean, _):
-        async with contextlib.aclosing(
+    async with (
+        client(refuse) as (lean, _),
+        contextlib.aclosing(
             lean.gigs.create_many([gig_item(n) for n in range(8)], concurrency=8)
-        ) as results:
-            async for result in results:
-                assert isinstance(result.error, AuthenticationError)
-                break
+        ) as results,
+    ):
+        async for result in results:
+            assert isinstance(result.error, AuthenticationError)
+            break
     gc.collect()
     assert [r for r in caplog.records if "never retrieved" in r.getMessage()] == []
 
