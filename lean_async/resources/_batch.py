@@ -14,7 +14,11 @@ How it runs:
   any other exception is a bug and propagates, cancelling the calls still in flight.
 * Leaving the ``async for`` early, ``aclose()`` or cancelling the consuming task
   cancels the calls in flight and waits for them, so no task or connection outlives
-  the batch.
+  the batch. ``aclose()`` does it at once; after a plain ``break`` Python does it when
+  the iterator is collected (at once in CPython, through the loop's async-generator
+  finalizer), hence ``contextlib.aclosing`` for code that must not depend on that.
+* `asyncio.CancelledError` always propagates, also when one call was cancelled from
+  elsewhere: a batch never reports a cancelled payment as a result it could not be.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from lean_async.errors import LeanError, ValidationError
 from lean_async.models import BatchResult
 
 __all__ = [
+    "BATCH_KEY_PREFIX",
     "DEFAULT_CONCURRENCY",
     "Items",
     "Prepare",
