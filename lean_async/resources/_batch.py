@@ -18,7 +18,7 @@ How it runs:
   the iterator is collected (at once in CPython, through the loop's async-generator
   finalizer), hence ``contextlib.aclosing`` for code that must not depend on that.
 * `asyncio.CancelledError` always propagates, also when one call was cancelled from
-  elsewhere: a batch never reports a cancelled payment as a result it could not be.
+  elsewhere: a cancelled call has no outcome to report (it may or may not have paid).
 """
 
 from __future__ import annotations
