@@ -32,6 +32,7 @@ from lean_async.errors import (
 from lean_async.models import (
     Application,
     ApplicationStatus,
+    BatchResult,
     Customer,
     CustomerStatus,
     EventType,
@@ -52,6 +53,7 @@ __all__ = [
     "ApplicationStatus",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "ConflictError",
     "Customer",
     "CustomerStatus",

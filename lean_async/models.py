@@ -13,13 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:
+    from lean_async.errors import LeanError
 
 __all__ = [
     "Application",
     "ApplicationStatus",
+    "BatchResult",
     "Customer",
     "CustomerStatus",
     "EventType",
@@ -190,3 +194,30 @@ class WebhookEvent:
     created_at: dt.datetime | None = None
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False)
     problems: tuple[str, ...] = ()
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@attrs.frozen(kw_only=True)
+class BatchResult(Generic[T_co]):
+    """The outcome of one item of a ``create_many`` batch.
+
+    Attributes:
+        index: the item's position in the batch's items, from 0.
+        item: the item as it was given (a mapping of ``create()`` arguments, or
+            whatever non-mapping was given in its place).
+        value: the created model (`Gig`, `SpecialPayment`) when the call succeeded.
+        error: the `LeanError` that ended the call otherwise: a `ValidationError`
+            (nothing was sent) or an `APIError` (which carries the idempotency key).
+    """
+
+    index: int
+    item: Any = attrs.field(repr=False)
+    value: T_co | None = None
+    error: LeanError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call succeeded (``value`` is set, ``error`` is None)."""
+        return self.error is None

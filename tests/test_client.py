@@ -415,6 +415,7 @@ def test_public_names_are_pinned() -> None:
         "Gig",
         "SpecialPayment",
         "WebhookEvent",
+        "BatchResult",
         "CustomerStatus",
         "ApplicationStatus",
         "PaymentStatus",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from collections.abc import AsyncGenerator
 from decimal import Decimal
 
 from lean_async import _validate
 from lean_async._requests import GIG
 from lean_async._wait import is_settled, poll_until
-from lean_async.models import Gig
+from lean_async.models import BatchResult, Gig
+from lean_async.resources import _batch
 from lean_async.resources._base import Resource
 
 __all__ = ["Gigs"]
@@ -85,3 +87,22 @@ class Gigs(Resource):
         """Return every gig."""
         response = await self._client.request("GET", "gig")
         return self._client.parse_list(response, Gig)
+
+    def create_many(
+        self, items: _batch.Items, *, concurrency: int = _batch.DEFAULT_CONCURRENCY
+    ) -> AsyncGenerator[BatchResult[Gig], None]:
+        """Pay many gigs, *concurrency* at a time; one `BatchResult` per item as it finishes.
+
+        Each item is a mapping of `create` arguments, read lazily from a sync or async
+        iterable. A bad item (not a mapping, unknown or missing arguments, a broken
+        rule) yields its `ValidationError` and the batch goes on, as does an `APIError`;
+        an exception that is not a `LeanError` propagates. Running the same batch again
+        pays nothing twice: each ``gig_id`` returns the gig already made. Leaving the
+        ``async for`` early or cancelling cancels the calls in flight (use
+        ``contextlib.aclosing`` to have that happen at once rather than when the
+        iterator is collected).
+
+        Raises:
+            ValidationError: *concurrency* is not an int >= 1 or *items* not an iterable.
+        """
+        return _batch.create_many(self.create, items, concurrency=concurrency)

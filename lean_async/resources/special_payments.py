@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Any
 
 from lean_async import _validate
 from lean_async._requests import SPECIAL_PAYMENT
 from lean_async._wait import is_settled, poll_until
-from lean_async.models import SpecialPayment, SpecialPaymentType
+from lean_async.models import BatchResult, SpecialPayment, SpecialPaymentType
+from lean_async.resources import _batch
 from lean_async.resources._base import Resource
 
 __all__ = ["SpecialPayments"]
@@ -85,3 +87,36 @@ class SpecialPayments(Resource):
         """Return every special payment."""
         response = await self._client.request("GET", "specialpayment")
         return self._client.parse_list(response, SpecialPayment)
+
+    def create_many(
+        self,
+        items: _batch.Items,
+        *,
+        concurrency: int = _batch.DEFAULT_CONCURRENCY,
+        batch_id: str | None = None,
+    ) -> AsyncGenerator[BatchResult[SpecialPayment], None]:
+        """Send many special payments, *concurrency* at a time, yielding results as they finish.
+
+        Each item is a mapping of `create` arguments, read lazily from a sync or async
+        iterable; a bad item yields its `ValidationError`, a failed call its `APIError`,
+        and the batch goes on; an exception that is not a `LeanError` propagates.
+
+        Re-running a batch pays nothing twice when every item has an idempotency key:
+
+        * an item's own ``idempotency_key`` is used as it is;
+        * otherwise, with *batch_id*, the key is ``"lean-batch-"`` + SHA-256 of the JSON
+          array ``[batch_id, index, body]`` (``body``: the item's validated wire body,
+          canonical JSON), see `lean_async.resources._batch.batch_key`. The index is
+          part of it because two identical bonuses in one batch are two payments, so
+          a re-run must present the same items in the same order;
+        * otherwise each item still gets one key for all the retries of its call, but
+          a re-run is NOT protected (a WARNING is logged once per batch).
+
+        Lean keeps a key for 24 hours: a re-run after that pays again.
+
+        Raises:
+            ValidationError: *concurrency* is not an int >= 1, *items* not an iterable,
+                or *batch_id* not a non-empty string.
+        """
+        prepare = _batch.special_payment_keys(batch_id)
+        return _batch.create_many(self.create, items, concurrency=concurrency, prepare=prepare)
