@@ -25,8 +25,8 @@ import hashlib
 import inspect
 import json
 from collections.abc import (
-    AsyncIterable,
     AsyncGenerator,
+    AsyncIterable,
     Awaitable,
     Callable,
     Iterable,
