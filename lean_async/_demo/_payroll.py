@@ -29,7 +29,7 @@ from lean_async._payroll import (
 )
 from lean_async.sandbox import Sandbox, ServerError
 
-__all__ = ["PAYROLL_GIGS", "PAYROLL_WORKERS", "ProgressFactory", "pay_payroll"]
+__all__ = ["PAYROLL_GIGS", "PAYROLL_WORKERS", "PayrollFailure", "ProgressFactory", "pay_payroll"]
 
 PAYROLL_GIGS: Final = 1000
 PAYROLL_WORKERS: Final = 5
@@ -50,9 +50,12 @@ async def pay_payroll(
     workers: Sequence[str],
     *,
     prefix: str,
+    count: int = PAYROLL_GIGS,
     progress: ProgressFactory | None = None,
 ) -> str:
-    """Write, check and pay a payroll of `PAYROLL_GIGS` gigs for *workers* (all ACTIVE).
+    """Write, check and pay a payroll of *count* gigs for *workers* (all ACTIVE).
+
+    The fault burst starts after a fifth of the rows, so it lands mid-payroll.
 
     Returns:
         One line saying what was paid, the burst ridden out and the rate.
@@ -61,13 +64,11 @@ async def pay_payroll(
         PayrollFailure: a row failed, or the sandbox does not hold one gig per row.
     """
     burst = sandbox.faults.add(
-        ServerError(status=503, retry_after=0.2), route="POST /gig", times=BURST, skip=200
+        ServerError(status=503, retry_after=0.2), route="POST /gig", times=BURST, skip=count // 5
     )
     with tempfile.TemporaryDirectory(prefix="lean-demo-") as folder:
         path = Path(folder) / "payroll.csv"
-        write_sample_gigs(
-            path, workers, count=PAYROLL_GIGS, prefix=prefix, end=dt.datetime.now(dt.UTC)
-        )
+        write_sample_gigs(path, workers, count=count, prefix=prefix, end=dt.datetime.now(dt.UTC))
         bad: list[int] = []
         check = check_file(path, GIGS, lambda row: bad.append(row.line))
         if bad:
@@ -91,10 +92,12 @@ async def pay_payroll(
         finally:
             failures.close()
     paid = sum(1 for gig_id in sandbox.gigs if gig_id.startswith(prefix + "-"))
-    if summary.failed_count or paid != PAYROLL_GIGS:
+    if burst.hits != BURST:
+        raise PayrollFailure(f"{burst.hits} of the {BURST} injected 503s were answered")
+    if summary.failed_count or paid != count:
         raise PayrollFailure(
             f"{summary.failed_count} rows failed ({dict(summary.failed)}); the sandbox holds "
-            f"{paid} of the {PAYROLL_GIGS} gigs"
+            f"{paid} of the {count} gigs"
         )
     return (
         f"{check.rows} gigs ({check.amount:.2f}) to {len(check.workers)} workers: "

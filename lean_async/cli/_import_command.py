@@ -17,7 +17,6 @@ Exit status: 0 every row paid; 1 some rows failed; 2 bad input, nothing sent;
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -193,10 +192,12 @@ async def run_import(
     if handle_sigint:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if task.cancelled():
-            summary.stopped = True
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if not task.cancelled() or (current is not None and current.cancelling()):
+            raise  # this coroutine itself is being cancelled, not just the payments
+        summary.stopped = True
     finally:
         if handle_sigint:
             loop.remove_signal_handler(signal.SIGINT)
