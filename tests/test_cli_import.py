@@ -692,3 +692,11 @@ async def test_ctrl_c_once_stops_starting_rows_and_twice_cancels_the_calls_in_fl
     sandbox.faults.clear()
     await pay(lean, path)
     assert sorted(sandbox.gigs) == sorted(f"gig_{n}" for n in range(60))
+
+
+def test_the_failures_file_may_not_be_the_input(tmp_path: Path) -> None:
+    """--failures pointing at the file being imported is refused before anything runs."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1)])
+    result = CliRunner().invoke(main, ["gigs", "import", str(path), "--failures", str(path)])
+    assert result.exit_code == 2
+    assert "must not be the file being imported" in result.output
