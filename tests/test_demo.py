@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
@@ -10,6 +14,8 @@ import pytest
 
 from lean_async import LeanClient
 from lean_async._demo import Payout, StepResult, Tally, WebhookReceiver, run_demo
+from lean_async._demo._payroll import PayrollFailure, pay_payroll
+from lean_async._payroll import Summary
 from lean_async.models import EventType
 from lean_async.sandbox import DeliveryAttemptOutcome, ManualClock, Sandbox
 from lean_async.testing import signed_delivery
@@ -118,6 +124,12 @@ async def test_webhooks_travel_over_http_to_the_receiver() -> None:
     assert [r.name for r in results if r.ok is not True] == []
     # The demo forges one delivery on purpose: refused, and not held against the run.
     assert [a.status_code for a in receiver.arrivals if a.outcome == "rejected"] == [401]
+    assert results[-1].name == "Pay a payroll (gigs import)"
+    assert re.search(
+        r"^1000 gigs \(\d+\.\d\d\) to 5 workers: 1000 paid, 0 already there, 0 failed; "
+        r"5 x 503 ridden out; \d+ req/s$",
+        results[-1].detail,
+    )
     assert {d.destination for d in sandbox.deliveries} == {receiver.url}
     assert all(d.outcome is DeliveryAttemptOutcome.DELIVERED for d in sandbox.deliveries)
     processed = [e.type for e in receiver.processed]
@@ -147,3 +159,79 @@ def test_tally_keeps_deductions_apart_from_payouts() -> None:
     )
     assert tally.workers == ["uid_1"]
     assert json.dumps(str(Tally().net)) == '"0.00"'
+
+
+class _Recorder:
+    """A progress display that keeps what it was shown."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[int, str]] = []
+        self.done: list[int] = []
+
+    @contextmanager
+    def factory(self, total: int, label: str) -> Iterator[_Recorder]:
+        self.opened.append((total, label))
+        yield self
+
+    def update(self, summary: Summary) -> None:
+        self.done.append(summary.done)
+
+
+async def _workers(lean: LeanClient, sandbox: Sandbox, active: int, inactive: int = 0) -> list[str]:
+    ids = []
+    for n in range(active + inactive):
+        customer = await lean.customers.create(
+            partner_user_id=f"uid_{n}",
+            first_name="Jane",
+            last_name="Doe",
+            birthday=dt.date(1990, 1, 1),
+            phone_number=f"40855500{n:02d}",
+            email=f"jane{n}@example.com",
+            street="1 Main Street",
+            city="San Jose",
+            state="CA",
+            postal_code="95101",
+            registration_date=dt.date(2024, 1, 1),
+        )
+        if n < active:
+            sandbox.activate_customer(customer.partner_user_id)
+        ids.append(customer.partner_user_id)
+    return ids
+
+
+async def test_the_payroll_step_pays_every_row_once_through_a_503_burst() -> None:
+    """The payroll is checked, paid with progress shown, and the sandbox holds one gig per row."""
+    recorder = _Recorder()
+    async with (
+        Sandbox(api_key=KEY) as sandbox,
+        LeanClient(
+            api_key=KEY, base_url=sandbox.base_url, transport=sandbox.transport(), backoff_base=0.01
+        ) as lean,
+    ):
+        workers = await _workers(lean, sandbox, 3)
+        detail = await pay_payroll(
+            lean, sandbox, workers, prefix="p", count=200, progress=recorder.factory
+        )
+        gigs = [g for g in sandbox.gigs.values() if g.gig_id.startswith("p-")]
+    assert re.fullmatch(
+        r"200 gigs \(\d+\.\d\d\) to 3 workers: 200 paid, 0 already there, 0 failed; "
+        r"5 x 503 ridden out; \d+ req/s",
+        detail,
+    )
+    assert len(gigs) == 200
+    assert {g.partner_user_id for g in gigs} == set(workers)
+    assert recorder.opened == [(200, "Paying payroll.csv")]
+    assert recorder.done == list(range(1, 201))
+
+
+async def test_the_payroll_step_fails_when_a_row_is_not_paid() -> None:
+    """A worker who cannot be paid makes the step fail, saying how many rows failed."""
+    async with (
+        Sandbox(api_key=KEY) as sandbox,
+        LeanClient(
+            api_key=KEY, base_url=sandbox.base_url, transport=sandbox.transport(), backoff_base=0.01
+        ) as lean,
+    ):
+        workers = await _workers(lean, sandbox, 1, inactive=1)
+        with pytest.raises(PayrollFailure, match="10 rows failed"):
+            await pay_payroll(lean, sandbox, workers, prefix="p", count=20)

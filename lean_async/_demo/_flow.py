@@ -6,7 +6,8 @@ burst, responses dropped after the payment was committed) and checks that the sa
 holds exactly one payment per logical call. Given a `WebhookReceiver` (which the
 sandbox delivers to over HTTP) it waits for ``customer.active``, ``gig.completed`` and
 ``specialpayment.completed`` there, and shows a redelivery handled once and a forged
-delivery refused.
+delivery refused. Its last step pays a payroll of 1,000 gigs from a CSV file
+(`lean_async._demo._payroll`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 
 from lean_async import webhooks
 from lean_async._client import LeanClient
+from lean_async._demo._payroll import PAYROLL_WORKERS, ProgressFactory, pay_payroll
 from lean_async._demo._receiver import WebhookReceiver
 from lean_async._demo._tally import Payout, Tally
 from lean_async.models import Customer, EventType, Gig, PaymentStatus, SpecialPayment
@@ -57,8 +59,10 @@ class _Flow:
         sandbox: Sandbox | None,
         api_key: str,
         receiver: WebhookReceiver | None = None,
+        payroll_progress: ProgressFactory | None = None,
     ) -> None:
         self.lean = lean
+        self.payroll_progress = payroll_progress
         self.sandbox = sandbox
         self.api_key = api_key
         self.receiver = receiver
@@ -71,21 +75,24 @@ class _Flow:
     # -- the steps -------------------------------------------------------------
 
     async def create_customer(self) -> str:
+        self.customer = await self._new_customer(f"uid_demo_{self.run_id}", "Jane")
+        return f"{self.customer.partner_user_id} is {self.customer.status}"
+
+    async def _new_customer(self, partner_user_id: str, first_name: str) -> Customer:
         digits = f"{secrets.randbelow(10**7):07d}"
-        self.customer = await self.lean.customers.create(
-            partner_user_id=f"uid_demo_{self.run_id}",
-            first_name="Jane",
+        return await self.lean.customers.create(
+            partner_user_id=partner_user_id,
+            first_name=first_name,
             last_name="Doe",
             birthday=dt.date(1990, 5, 17),
             phone_number=f"408{digits}",
-            email=f"jane.{self.run_id}@example.com",
+            email=f"{first_name.lower()}.{self.run_id}@example.com",
             street="700 Treehouse Drive",
             city="San Jose",
             state="CA",
             postal_code="95101",
             registration_date=dt.date(2024, 1, 1),
         )
-        return f"{self.customer.partner_user_id} is {self.customer.status}"
 
     @property
     def user_id(self) -> str:
@@ -196,6 +203,25 @@ class _Flow:
             raise DemoFailure(f"a forged delivery got {forged.status_code}, want 401")
         return f"{event.id} sent again -> 200 duplicate (handler ran once); forged -> 401"
 
+    async def pay_a_payroll(self) -> str:
+        sandbox = self._sandbox()
+        if self.receiver is not None:
+            # 1,000 gig.completed deliveries would bury the demo's output; the webhook
+            # steps above have shown delivery already.
+            sandbox.unregister_webhook(self.receiver.url)
+        workers = [self.user_id]
+        for name in _PAYROLL_NAMES[: PAYROLL_WORKERS - 1]:
+            customer = await self._new_customer(f"uid_demo_{self.run_id}_{name.lower()}", name)
+            sandbox.activate_customer(customer.partner_user_id)
+            workers.append(customer.partner_user_id)
+        return await pay_payroll(
+            self.lean,
+            sandbox,
+            workers,
+            prefix=f"payroll_{self.run_id}",
+            progress=self.payroll_progress,
+        )
+
     # -- helpers -----------------------------------------------------------------
 
     async def _post_signed(self, http: httpx.AsyncClient, body: bytes, key: str) -> httpx.Response:
@@ -253,6 +279,9 @@ class _Flow:
         return payment
 
 
+_PAYROLL_NAMES = ("Amir", "Bea", "Chen", "Dana", "Eli")
+
+
 class _Skip(Exception):
     """The step does not apply to this target."""
 
@@ -278,6 +307,7 @@ async def run_demo(
     report: Report,
     *,
     receiver: WebhookReceiver | None = None,
+    payroll_progress: ProgressFactory | None = None,
 ) -> tuple[list[StepResult], Tally]:
     """Run the whole payout flow; return every step's result and what was paid.
 
@@ -289,8 +319,9 @@ async def run_demo(
         report: called with each step's result as soon as it is known.
         receiver: a running receiver the target delivers webhooks to, or None
             (the webhook steps are then skipped).
+        payroll_progress: makes the progress display of the payroll step, or None.
     """
-    flow = _Flow(lean, sandbox, api_key, receiver)
+    flow = _Flow(lean, sandbox, api_key, receiver, payroll_progress)
     steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
         ("Create a customer", flow.create_customer),
         ("Submit the application", flow.submit_application),
@@ -306,6 +337,7 @@ async def run_demo(
         ("Payments settle", flow.settle),
         ("Receive the completed webhooks", flow.completed_webhooks),
         ("Redelivered and forged webhooks", flow.redelivery_and_forgery),
+        ("Pay a payroll (gigs import)", flow.pay_a_payroll),
     ]
     results: list[StepResult] = []
     for name, step in steps:

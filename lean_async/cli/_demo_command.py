@@ -20,6 +20,7 @@ from lean_async import _config
 from lean_async._client import LeanClient
 from lean_async._demo import Arrival, StepResult, Tally, WebhookReceiver, run_demo
 from lean_async.cli._console import make_console
+from lean_async.cli._progress import ImportProgress
 from lean_async.cli._target import UnsafeTargetError, check_demo_url
 from lean_async.errors import LeanError
 from lean_async.sandbox import DEFAULT_API_KEY, Sandbox
@@ -125,7 +126,14 @@ async def _demo(console: Console, base_url: str | None, api_key: str | None) -> 
                     f"Ignored:  ${', $'.join(ignored)} (only --base-url changes the target)"
                 )
             console.print()
-            results, tally = await run_demo(lean, sandbox, key, report, receiver=receiver)
+            results, tally = await run_demo(
+                lean,
+                sandbox,
+                key,
+                report,
+                receiver=receiver,
+                payroll_progress=lambda total, label: ImportProgress(console, total, label),
+            )
     else:
         async with LeanClient(
             api_key=api_key, environment=_config.Environment.SANDBOX, base_url=base_url

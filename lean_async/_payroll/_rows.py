@@ -1,0 +1,286 @@
+"""Read a payroll CSV row by row and turn each row into ``create()`` arguments, or problems.
+
+The columns are the API reference's field names (``partnerUserId``, ``totalAmount``...).
+A row's cells become the keyword arguments of ``lean.gigs.create`` or
+``lean.special_payments.create`` and are checked by the very rules those calls apply
+(`lean_async._validate`), so a row that passes here is refused later only by the API.
+
+Rules of the file, beyond the API's:
+
+* the header is line 1; a column the kind does not know is refused (a misspelt
+  optional column would otherwise be dropped in silence), except the columns a
+  failures CSV adds (`ANNOTATION_COLUMNS`), which are ignored so it can be fed back in;
+* cells are stripped of surrounding spaces; an empty optional cell means "not given";
+* a time must carry ``Z`` or an offset (``2024-05-01T09:00:00Z``,
+  ``2024-05-01T11:00:00+02:00``): a naive time is a bad row, never read in a guessed zone;
+* a ``gigId`` (gigs) or ``idempotencyKey`` (special payments) seen twice in one file
+  is a bad row: it names one payment, so the second row could never be paid.
+
+The file is read as UTF-8 (a leading BOM, as Excel writes, is skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Generator, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from lean_async import _validate
+from lean_async.errors import ValidationError
+
+__all__ = [
+    "ANNOTATION_COLUMNS",
+    "GIGS",
+    "SPECIAL_PAYMENTS",
+    "BadRow",
+    "Kind",
+    "Row",
+    "file_digest",
+    "read_rows",
+]
+
+ENCODING: Final = "utf-8-sig"
+
+ANNOTATION_COLUMNS: Final = ("failedLine", "failedReason", "failedMessage")
+"""Columns a failures CSV adds after the row's own; ignored when the file is read back."""
+
+_TIME_MESSAGE: Final = "must be an ISO 8601 time such as 2024-05-01T09:00:00Z"
+_NAIVE_MESSAGE: Final = (
+    "has no Z or UTC offset; write it in UTC (2024-05-01T09:00:00Z) or with its offset "
+    "(2024-05-01T11:00:00+02:00): a time without one is not guessed"
+)
+
+
+def _time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(_TIME_MESSAGE) from None
+    if value.tzinfo is None:
+        raise ValueError(_NAIVE_MESSAGE)
+    return value
+
+
+def _text(text: str) -> str:
+    return text
+
+
+@attrs.frozen
+class Column:
+    """One CSV column: its header, the ``create()`` argument it fills, how a cell is read."""
+
+    header: str
+    argument: str
+    required: bool = True
+    parse: Callable[[str], Any] = _text
+
+
+@attrs.frozen
+class Kind:
+    """What a payroll file holds: gigs or special payments."""
+
+    name: str  # "gigs", "special payments"
+    columns: tuple[Column, ...]
+    unique: str  # the header whose value names one payment within the file
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The column headers, in the order a failures CSV writes them."""
+        return tuple(c.header for c in self.columns)
+
+    def header_of(self, argument: str) -> str:
+        """Return the column filling *argument* (the argument itself if none does)."""
+        for column in self.columns:
+            if column.argument == argument:
+                return column.header
+        return argument
+
+    def body(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the checked wire body of *arguments* (raises `ValidationError`)."""
+        if self is GIGS:
+            return _validate.gig_body(**arguments)
+        return _validate.special_payment_body(**arguments)
+
+
+GIGS: Final = Kind(
+    "gigs",
+    (
+        Column("partnerUserId", "partner_user_id"),
+        Column("gigId", "gig_id"),
+        Column("totalAmount", "total_amount"),
+        Column("tips", "tips"),
+        Column("expenses", "expenses"),
+        Column("description", "description"),
+        Column("startTime", "start_time", parse=_time),
+        Column("endTime", "end_time", parse=_time),
+    ),
+    unique="gigId",
+)
+
+SPECIAL_PAYMENTS: Final = Kind(
+    "special payments",
+    (
+        Column("partnerUserId", "partner_user_id"),
+        Column("amount", "amount"),
+        Column("type", "type"),
+        Column("gigId", "gig_id", required=False),
+        Column("description", "description", required=False),
+        Column("idempotencyKey", "idempotency_key", required=False),
+    ),
+    unique="idempotencyKey",
+)
+
+
+@attrs.frozen
+class Row:
+    """A data row that passed every check.
+
+    Attributes:
+        line: the file line the row starts on (the header is line 1).
+        ordinal: the row's position among the file's data rows, from 0.
+        cells: the row's cells by header (stripped), as a failures CSV writes them back.
+        arguments: the ``create()`` keyword arguments it stands for.
+        body: the checked wire body (camelCase, money as ``"5.00"``).
+    """
+
+    line: int
+    ordinal: int
+    cells: dict[str, str]
+    arguments: dict[str, Any]
+    body: dict[str, Any]
+
+
+@attrs.frozen
+class BadRow:
+    """A row (or the header, line 1) that breaks a rule: ``(column, message)`` problems."""
+
+    line: int
+    problems: tuple[tuple[str, str], ...]
+
+
+class HeaderError(ValueError):
+    """The header line is missing columns, has unknown ones, or repeats one."""
+
+
+def file_digest(path: Path) -> str:
+    """Return the SHA-256 hex digest of the file's bytes (read in chunks)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 16):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_header(kind: Kind, header: list[str]) -> list[str]:
+    names = [h.strip() for h in header]
+    known = set(kind.headers) | set(ANNOTATION_COLUMNS)
+    problems = [f"unknown column {h!r}" for h in names if h not in known]
+    problems += [f"column {h!r} appears twice" for h in sorted(set(names)) if names.count(h) > 1]
+    problems += [
+        f"missing column {c.header!r}" for c in kind.columns if c.required and c.header not in names
+    ]
+    return problems
+
+
+def read_rows(path: Path, kind: Kind) -> Generator[Row | BadRow, None, None]:
+    """Yield each data row of the CSV at *path*, checked, in file order.
+
+    Blank lines are skipped. Rows are read one at a time; only the unique column's
+    values seen so far are kept, to find repeats.
+
+    Raises:
+        HeaderError: the header is empty or its columns do not fit *kind*.
+        OSError, UnicodeDecodeError: the file cannot be read as UTF-8 text.
+    """
+    with path.open(newline="", encoding=ENCODING) as file:
+        reader = csv.reader(file)
+        header = next(reader, None)
+        if header is None:
+            columns = ",".join(kind.headers)
+            raise HeaderError(f"the file is empty; its first line must be the header: {columns}")
+        problems = _check_header(kind, header)
+        if problems:
+            raise HeaderError("; ".join(problems))
+        positions = {name.strip(): i for i, name in enumerate(header)}
+        seen: dict[str, int] = {}
+        ordinal = 0
+        while True:
+            line = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a NUL byte, or an unclosed quote at the end
+                yield BadRow(line, (("row", f"is not valid CSV: {exc}"),))
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            yield _row(kind, positions, record, line, ordinal, seen)
+            ordinal += 1
+
+
+def _row(
+    kind: Kind,
+    positions: Mapping[str, int],
+    record: list[str],
+    line: int,
+    ordinal: int,
+    seen: dict[str, int],
+) -> Row | BadRow:
+    problems: list[tuple[str, str]] = []
+    if len(record) > len(positions):
+        problems.append(("row", f"has {len(record)} cells; the header has {len(positions)}"))
+    cells: dict[str, str] = {}
+    arguments: dict[str, Any] = {}
+    for column in kind.columns:
+        at = positions.get(column.header)
+        cell = record[at].strip() if at is not None and at < len(record) else ""
+        cells[column.header] = cell
+        if not cell and not column.required:
+            continue
+        try:
+            arguments[column.argument] = column.parse(cell)
+        except ValueError as exc:
+            problems.append((column.header, str(exc)))
+    unique = cells.get(kind.unique, "")
+    if unique:
+        first = seen.setdefault(unique, line)
+        if first != line:
+            problems.append((kind.unique, f"repeats line {first}; it names one payment"))
+    body: dict[str, Any] = {}
+    if not any(column == "row" for column, _ in problems):
+        try:
+            body = kind.body(_all_arguments(kind, arguments))
+        except ValidationError as exc:
+            problems += [(kind.header_of(field), message) for field, message in exc.errors]
+    if problems:
+        order = {header: i for i, header in enumerate(kind.headers)}
+        kept = sorted(_dedupe(problems), key=lambda problem: order.get(problem[0], -1))
+        return BadRow(line, tuple(kept))
+    return Row(line=line, ordinal=ordinal, cells=cells, arguments=arguments, body=body)
+
+
+def _all_arguments(kind: Kind, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Return *arguments* with None for every argument the row did not fill.
+
+    A cell already found bad is thus "missing" to the validation, which then still
+    reports the other cells' problems (all of a row's problems in one go); its "is
+    required" is dropped by `_dedupe` in favour of the cell's own message.
+    """
+    return {column.argument: arguments.get(column.argument) for column in kind.columns}
+
+
+def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Keep each column's first problem only: the cell's own parse error wins."""
+    seen: set[str] = set()
+    kept = []
+    for column, message in problems:
+        if column not in seen:
+            seen.add(column)
+            kept.append((column, message))
+    return kept

@@ -1,0 +1,369 @@
+"""``lean-async gigs import FILE.csv`` and ``lean-async special-payments import FILE.csv``.
+
+Each row is checked first (pass 1): every bad row is printed with its line number (the
+header is line 1) and the command exits 2 before anything is sent. Then the target
+(environment and base URL) is printed and the rows are paid (pass 2) with a progress
+bar, ending with a summary and a failures CSV that can be imported again.
+
+Ctrl-C once: no new row is started, the calls in flight finish, the summary says how
+many rows were not attempted (exit 130). Ctrl-C twice: the calls in flight are
+cancelled too and go to the failures CSV. Either way, importing the same file again
+pays only what was not paid (see `lean_async._payroll._run`).
+
+Exit status: 0 every row paid; 1 some rows failed; 2 bad input, nothing sent;
+130 stopped by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from lean_async import _config
+from lean_async._client import LeanClient
+from lean_async._payroll import (
+    GIGS,
+    BadRow,
+    Check,
+    FailuresWriter,
+    HeaderError,
+    Kind,
+    Progress,
+    Summary,
+    check_file,
+    file_digest,
+    pay_file,
+)
+from lean_async.cli._console import make_console
+from lean_async.cli._progress import ImportProgress
+from lean_async.errors import LeanError
+from lean_async.resources._batch import DEFAULT_CONCURRENCY
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "build_client",
+    "import_command",
+    "print_summary",
+    "run_import",
+]
+
+EXIT_FAILED: Final = 1
+EXIT_BAD_INPUT: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+BACKENDS: Final = ("httpx", "aiohttp")
+_DRY_RUN_KEY: Final = "dry-run"  # resolves the target in a dry run; nothing is sent
+
+
+def build_client(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    environment: str | None,
+    backend: str | None,
+    concurrency: int,
+) -> LeanClient:
+    """Return the client an import pays through; the one place its options are chosen.
+
+    *api_key*, *base_url* and *environment* fall back to ``$LEAN_API_KEY``,
+    ``$LEAN_BASE_URL`` and ``$LEAN_ENVIRONMENT`` as `LeanClient` does. *backend* is
+    passed only when given, so the client's own default applies otherwise.
+
+    Raises:
+        LeanError: no API key, an unknown environment or an unsafe base URL.
+    """
+    options: dict[str, Any] = {}
+    if backend is not None:
+        options["backend"] = backend
+    return LeanClient(
+        api_key=api_key,
+        base_url=base_url,
+        environment=environment,
+        max_connections=max(concurrency, _config.DEFAULT_MAX_CONNECTIONS),
+        **options,
+    )
+
+
+def _target_line(lean: LeanClient, dry_run: bool) -> Text:
+    verb = "Would pay in" if dry_run else "Paying in"
+    if lean.environment is _config.Environment.PRODUCTION:
+        return Text.assemble(
+            f"{verb}: ", ("PRODUCTION", "bold red"), f" ({lean.base_url}): real money moves"
+        )
+    return Text(f"{verb}: {lean.environment} ({lean.base_url})")
+
+
+def _bad_row_lines(row: BadRow) -> list[str]:
+    return [f"line {row.line}: {column}: {message}" for column, message in row.problems]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def print_summary(console: Console, summary: Summary, failures: FailuresWriter) -> None:
+    """Print what an import did: created, already there, failed by reason, not attempted."""
+    table = Table(title="Import summary")
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    table.add_row("created (paid by this run)", str(summary.created))
+    table.add_row("already there (paid before)", str(summary.already_there))
+    for reason, count in sorted(summary.failed.items()):
+        table.add_row(f"failed: {reason}", str(count), style="red")
+    if not summary.failed:
+        table.add_row("failed", "0")
+    if summary.not_attempted:
+        table.add_row("not attempted (stopped)", str(summary.not_attempted), style="yellow")
+    table.add_section()
+    table.add_row("total", str(summary.total))
+    table.add_row("time", f"{summary.seconds:.1f} s")
+    table.add_row("rate", f"{summary.rate:.0f} rows/s")
+    console.print(table)
+    if failures.count:
+        console.print(
+            f"Failed rows: {failures.path} ({_plural(failures.count, 'row')}); "
+            "fix the cause, then import that file (it is safe to import again).",
+            markup=False,
+        )
+    if summary.stopped and summary.not_attempted:
+        console.print(
+            f"Stopped: {_plural(summary.not_attempted, 'row')} not attempted. Import the same "
+            "file again, unchanged, to pay only what was not paid.",
+            markup=False,
+        )
+
+
+async def run_import(
+    console: Console,
+    lean: LeanClient,
+    path: Path,
+    kind: Kind,
+    *,
+    total: int,
+    concurrency: int,
+    failures: FailuresWriter,
+    progress: Progress | None = None,
+    handle_sigint: bool = True,
+) -> Summary:
+    """Pay the *total* checked rows of *path* through *lean*; return the summary.
+
+    With *handle_sigint*, the first Ctrl-C stops starting rows and the second cancels
+    the calls in flight (their rows go to *failures*).
+    """
+    summary = Summary(total=total)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        pay_file(
+            lean,
+            path,
+            kind,
+            summary,
+            batch_id=file_digest(path),
+            concurrency=concurrency,
+            failures=failures,
+            stop=stop,
+            progress=progress,
+        )
+    )
+    loop = asyncio.get_running_loop()
+
+    def on_sigint() -> None:
+        if not stop.is_set():
+            stop.set()
+            console.print(
+                "Ctrl-C: starting no new rows; waiting for the calls in flight "
+                "(Ctrl-C again to cancel them)",
+                markup=False,
+            )
+        else:
+            task.cancel()
+
+    if handle_sigint:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if not task.cancelled() or (current is not None and current.cancelling()):
+            raise  # this coroutine itself is being cancelled, not just the payments
+        summary.stopped = True
+    finally:
+        if handle_sigint:
+            loop.remove_signal_handler(signal.SIGINT)
+    return summary
+
+
+async def _import(
+    console: Console,
+    path: Path,
+    kind: Kind,
+    check: Check,
+    *,
+    client_options: dict[str, Any],
+    concurrency: int,
+    dry_run: bool,
+    failures_path: Path,
+) -> int:
+    if dry_run and client_options["api_key"] is None and not _has_env_key():
+        client_options = {**client_options, "api_key": _DRY_RUN_KEY}
+    async with build_client(**client_options, concurrency=concurrency) as lean:
+        console.print(_target_line(lean, dry_run))
+        if dry_run:
+            console.print(
+                f"Dry run: {_plural(check.rows, 'row')} of {kind.name}, {check.amount:.2f} in "
+                f"all, to {_plural(len(check.workers), 'worker')}. Nothing was sent.",
+                markup=False,
+            )
+            return 0
+        failures = FailuresWriter(failures_path, kind)
+        try:
+            with ImportProgress(console, check.rows, f"Paying {kind.name}") as progress:
+                summary = await run_import(
+                    console,
+                    lean,
+                    path,
+                    kind,
+                    total=check.rows,
+                    concurrency=concurrency,
+                    failures=failures,
+                    progress=progress,
+                )
+        finally:
+            failures.close()
+        print_summary(console, summary, failures)
+    if summary.stopped:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if summary.failed_count else 0
+
+
+def _has_env_key() -> bool:
+    return bool(os.environ.get(_config.ENV_API_KEY))
+
+
+def _check(console: Console, path: Path, kind: Kind) -> Check:
+    console.print(f"Checking {path} ...", markup=False)
+
+    def show(row: BadRow) -> None:
+        for line in _bad_row_lines(row):
+            console.print(line, markup=False)
+
+    try:
+        check = check_file(path, kind, show)
+    except HeaderError as exc:
+        console.print(f"line 1: {exc}", markup=False)
+        console.print(Text("Nothing was sent.", style="bold red"))
+        sys.exit(EXIT_BAD_INPUT)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if check.bad_rows:
+        console.print(
+            Text(
+                f"{_plural(check.bad_rows, 'bad row')} in {path}; nothing was sent.",
+                style="bold red",
+            )
+        )
+        sys.exit(EXIT_BAD_INPUT)
+    console.print(f"{_plural(check.rows, 'row')} checked: all good.", markup=False)
+    return check
+
+
+def import_command(kind: Kind) -> click.Command:
+    """Return the ``import`` command for *kind* (`GIGS` or `SPECIAL_PAYMENTS`)."""
+    columns = ", ".join(kind.headers)
+    resource = "gigs" if kind is GIGS else "special-payments"
+
+    @click.command(
+        "import",
+        help=f"Pay every row of FILE, a CSV of {kind.name} with the columns: {columns}. "
+        "Every row is checked before anything is sent; times need Z or a UTC offset. "
+        "Importing the same file again pays only what was not paid. "
+        "Exit status: 0 all paid, 1 some failed, 2 bad input (nothing sent), "
+        "130 stopped by Ctrl-C.",
+    )
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--concurrency",
+        type=click.IntRange(1, 1000),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Calls in flight at once.",
+    )
+    @click.option(
+        "--dry-run", is_flag=True, help="Check FILE and say what would be paid; send nothing."
+    )
+    @click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default=None,
+        help="The HTTP base under the client (default: the client's own choice).",
+    )
+    @click.option(
+        "--base-url", default=None, help=f"The API's base URL (default ${_config.ENV_BASE_URL})."
+    )
+    @click.option(
+        "--api-key", default=None, help=f"Your Lean API key (default ${_config.ENV_API_KEY})."
+    )
+    @click.option(
+        "--environment",
+        type=click.Choice([e.value for e in _config.Environment]),
+        default=None,
+        help=f"sandbox or production (default ${_config.ENV_ENVIRONMENT}, else sandbox).",
+    )
+    @click.option(
+        "--failures",
+        "failures_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Where failed rows are written (default: FILE's name + .failures.csv).",
+    )
+    def command(
+        file: Path,
+        concurrency: int,
+        dry_run: bool,
+        backend: str | None,
+        base_url: str | None,
+        api_key: str | None,
+        environment: str | None,
+        failures_path: Path | None,
+    ) -> None:
+        console = make_console()
+        failures_path = failures_path or file.with_name(file.stem + ".failures.csv")
+        if failures_path.resolve() == file.resolve():
+            raise click.UsageError("--failures must not be the file being imported")
+        check = _check(console, file, kind)
+        options = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "environment": environment,
+            "backend": backend,
+        }
+        try:
+            status = asyncio.run(
+                _import(
+                    console,
+                    file,
+                    kind,
+                    check,
+                    client_options=options,
+                    concurrency=concurrency,
+                    dry_run=dry_run,
+                    failures_path=failures_path,
+                )
+            )
+        except LeanError as exc:  # no key, a bad base URL: say why, no traceback
+            raise click.ClickException(str(exc)) from None
+        sys.exit(status)
+
+    command.__doc__ = f"Import {resource} from a CSV file."
+    return command
