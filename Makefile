@@ -48,6 +48,7 @@ chaos: $(STAMP)
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache
 
-# create_many's memory at scale: 20,000 vs 100,000 items under tracemalloc (slow: minutes).
+# create_many's memory at scale: 20,000 vs 100,000 items under tracemalloc (slow: tracemalloc
+# makes each call ~4x slower; 5-20 minutes on a loaded 2-core machine).
 scale: $(STAMP)
 	LEAN_ASYNC_SCALE=1 $(BIN)/pytest -q -p no:randomly tests/resources/test_create_many.py -k scale
