@@ -32,5 +32,6 @@ class Applications(Resource):
                 "worker submits their own application in the Lean mobile app"
             )
         body = _validate.application_body(partner_user_id)
-        response = await self._client.request("POST", "application", json=body, replay_safe=True)
-        return self._client.parse(response, Application)
+        return await self._client._send(
+            "POST", "application", json=body, replay_safe=True, cast_to=Application
+        )

@@ -54,7 +54,7 @@ class Gigs(Resource):
             end_time=end_time,
         )
         lookup = "gig/" + _validate.path_segment("gig_id", gig_id)
-        return await self._create_reconciled("gig", body, lookup, Gig)
+        return await self._client._create("gig", body, lookup_path=lookup, cast_to=Gig)
 
     async def get(self, gig_id: str) -> Gig:
         """Fetch a gig by your gig id.
@@ -63,8 +63,7 @@ class Gigs(Resource):
             NotFoundError: no such gig.
         """
         segment = _validate.path_segment("gig_id", gig_id)
-        response = await self._client.request("GET", "gig/" + segment)
-        return self._client.parse(response, Gig)
+        return await self._client._send("GET", "gig/" + segment, cast_to=Gig)
 
     async def wait_until_settled(
         self, gig_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
@@ -91,5 +90,4 @@ class Gigs(Resource):
 
     async def list(self) -> builtins.list[Gig]:
         """Return every gig."""
-        response = await self._client.request("GET", "gig")
-        return self._client.parse_list(response, Gig)
+        return await self._client._send("GET", "gig", cast_to=builtins.list[Gig])
