@@ -16,9 +16,11 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 class IdempotencyTransport(httpx.AsyncBaseTransport):
     """Gives every POST without an ``Idempotency-Key`` header a fresh uuid4 key.
 
-    A key the caller set is kept. The key is also recorded in
-    ``request.extensions[IDEMPOTENCY_KEY]``. This layer sits above the retry layer, so
-    every attempt of one call carries the same key and the API acts at most once.
+    A key the caller set is kept (in the header, or in the header and
+    ``request.extensions[IDEMPOTENCY_KEY]``, as `LeanClient` does); either way the key
+    ends up recorded in ``request.extensions[IDEMPOTENCY_KEY]``. This layer sits above
+    the retry layer, so every attempt of one call carries the same key and the API acts
+    at most once.
 
     Args:
         inner: the transport that sends the request (normally the retry layer).
@@ -40,7 +42,8 @@ class IdempotencyTransport(httpx.AsyncBaseTransport):
             The inner transport's response.
         """
         if request.method == "POST":
-            key = request.headers.get(IDEMPOTENCY_HEADER)
+            # LeanClient records the key it set in the extension: no header lookup.
+            key = request.extensions.get(IDEMPOTENCY_KEY) or request.headers.get(IDEMPOTENCY_HEADER)
             if not key:
                 key = str(uuid.uuid4())
                 request.headers[IDEMPOTENCY_HEADER] = key

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
+
 import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES
@@ -91,12 +93,36 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
             raise self._too_large(request, response)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in self._chunks(request, response):
             size += len(chunk)
             if size > limit:
                 raise self._too_large(request, response)
             chunks.append(chunk)
         return b"".join(chunks)
+
+    @staticmethod
+    async def _chunks(request: httpx.Request, response: httpx.Response) -> AsyncIterator[bytes]:
+        """Yield the decoded body; an unencoded one straight from the stream.
+
+        `httpx.Response.aiter_bytes` runs a decoder and a chunker even for identity
+        bodies, which costs more than the rest of this layer; the stream is read
+        directly then (and closed, as httpx would).
+        """
+        if response.headers.get("Content-Encoding", "identity") not in {"", "identity"}:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+            return
+        stream = response.stream
+        if not isinstance(stream, AsyncIterable):
+            raise RuntimeError("Attempted to call an async iterator on a sync stream.")
+        try:
+            async for chunk in stream:
+                yield chunk
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        finally:
+            await response.aclose()
 
     def _too_large(
         self, request: httpx.Request, response: httpx.Response
