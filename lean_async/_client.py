@@ -25,6 +25,7 @@ import httpx
 
 from lean_async import _config, _logging
 from lean_async._convert import StructureError, structure, structure_list
+from lean_async._request import RequestFactory
 from lean_async._version import __version__
 from lean_async.errors import (
     APIResponseValidationError,
@@ -46,8 +47,6 @@ __all__ = ["LeanClient"]
 T = TypeVar("T")
 
 _USER_AGENT = f"lean-async/{__version__}"
-# httpx's own JSON body encoding, built once instead of per call.
-_ENCODER = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def new_idempotency_key() -> str:
@@ -70,11 +69,10 @@ class _Shared:
     """What every `with_options` copy of one client shares: the stack, target and pool."""
 
     __slots__ = (
-        "base",
         "closed",
         "environment",
-        "headers",
         "redactor",
+        "requests",
         "stack",
     )
 
@@ -82,22 +80,22 @@ class _Shared:
         self,
         stack: httpx.AsyncBaseTransport,
         environment: _config.Environment,
-        base: _config.BaseURL,
+        base_url: str,
         redactor: Redactor,
     ) -> None:
         self.stack = stack
         self.environment = environment
-        self.base = base
         self.redactor = redactor
         self.closed = False
-        # Merged once: each request adds its few headers to a copy of this list.
-        self.headers: list[tuple[bytes, bytes]] = [
-            (b"Host", base.url.netloc),
-            (b"Accept", b"application/json"),
-            (b"Accept-Encoding", b"gzip, deflate"),
-            (b"Connection", b"keep-alive"),
-            (b"User-Agent", _USER_AGENT.encode("ascii")),
-        ]
+        self.requests = RequestFactory(
+            base_url,
+            {
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                "Connection": "keep-alive",
+                "User-Agent": _USER_AGENT,
+            },
+        )
 
 
 class LeanClient:
@@ -189,7 +187,7 @@ class LeanClient:
             budget=RetryBudget(),
             max_response_bytes=max_response_bytes,
         )
-        shared = _Shared(stack, environment_, _config.BaseURL(url), Redactor(secret))
+        shared = _Shared(stack, environment_, url, Redactor(secret))
         self._attach(shared, settings, owner=True)
 
     def _attach(self, shared: _Shared, settings: _config.CallSettings, *, owner: bool) -> None:
@@ -207,7 +205,7 @@ class LeanClient:
     @property
     def base_url(self) -> str:
         """The base URL every path is relative to."""
-        return self._shared.base.text
+        return self._shared.requests.base.text
 
     @property
     def timeout(self) -> float | httpx.Timeout | None:
@@ -430,29 +428,13 @@ class LeanClient:
             extensions[ext.REPLAY_SAFE] = True
         if settings.deadline is not None:
             extensions[ext.DEADLINE] = time.monotonic() + settings.deadline
-        headers = shared.headers.copy()
-        if json is None:
-            content = b""
-        else:
-            content = _ENCODER.encode(json).encode()
-            headers.append((b"Content-Type", b"application/json"))
-        if content or method in {"POST", "PUT", "PATCH"}:
-            headers.append((b"Content-Length", str(len(content)).encode("ascii")))
         if method == "POST" and not idempotency_key:
             idempotency_key = new_idempotency_key()
         if idempotency_key:
-            headers.append((b"Idempotency-Key", idempotency_key.encode()))
             extensions[ext.IDEMPOTENCY_KEY] = idempotency_key
-        # stream= skips httpx's header inference (done above, once per client).
-        request = httpx.Request(
-            method,
-            shared.base.join(path),
-            headers=headers,
-            stream=httpx.ByteStream(content),
-            extensions=extensions,
+        return shared.requests.build(
+            method, path, json=json, idempotency_key=idempotency_key, extensions=extensions
         )
-        request.read()  # sets request.content, as httpx does for a bytes body
-        return request
 
     async def _exchange(self, request: httpx.Request, path: str) -> httpx.Response:
         """Hand *request* (for *path*) to the stack; return its 2xx response, body read."""
@@ -547,7 +529,8 @@ class LeanClient:
         shared = self.__dict__.get("_shared")
         if shared is None:
             return "LeanClient(<not initialised>)"
-        return f"LeanClient(environment={shared.environment!s}, base_url={shared.base.text!r})"
+        base_url = shared.requests.base.text
+        return f"LeanClient(environment={shared.environment!s}, base_url={base_url!r})"
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import ipaddress
 import os
-import re
 from typing import Final
 
 import attrs
@@ -24,7 +23,6 @@ __all__ = [
     "ENV_BASE_URL",
     "ENV_ENVIRONMENT",
     "ENV_LOG",
-    "BaseURL",
     "CallSettings",
     "Environment",
     "Secret",
@@ -177,48 +175,3 @@ def resolve_target(
             "(http is allowed only for loopback hosts such as a local sandbox)"
         )
     return env, url + "/"
-
-
-# A path httpx's parser would leave exactly as written: unreserved characters and
-# percent escapes, no dots (so no "." or ".." segments), no query or fragment.
-_PLAIN_PATH = re.compile(r"(?:[A-Za-z0-9_~/-]|%[0-9A-Fa-f]{2})*")
-
-
-class BaseURL:
-    """The client's base URL, parsed once, and the cheap join of a path below it.
-
-    Parsing a URL string is most of what `httpx.Request` costs; the paths the resources
-    send (an endpoint and a percent-encoded identifier) need none of it, so they are
-    joined onto the parsed base directly. Anything else goes through httpx's parser.
-
-    Args:
-        url: an absolute URL ending in ``/`` (as `resolve_target` returns).
-    """
-
-    __slots__ = ("_fast", "_path", "_reference", "text", "url")
-
-    def __init__(self, url: str) -> None:
-        self.text = url
-        self.url = httpx.URL(url)
-        reference = getattr(self.url, "_uri_reference", None)
-        self._reference = reference
-        self._path: str = getattr(reference, "path", "")
-        # httpx keeps a parsed URL as a named tuple; if that ever changes, parse always.
-        sample = "customer/uid%201_-~"
-        self._fast = (
-            hasattr(reference, "_replace")
-            and self.url.query == b""
-            and not self.url.fragment
-            and self._join_fast(sample) == httpx.URL(url + sample)
-        )
-
-    def join(self, path: str) -> httpx.URL:
-        """Return the absolute URL of *path* (relative, already percent-encoded)."""
-        if self._fast and _PLAIN_PATH.fullmatch(path):
-            return self._join_fast(path)
-        return httpx.URL(self.text + path.lstrip("/"))
-
-    def _join_fast(self, path: str) -> httpx.URL:
-        url = httpx.URL.__new__(httpx.URL)
-        url._uri_reference = self._reference._replace(path=self._path + path)  # type: ignore[union-attr]
-        return url
