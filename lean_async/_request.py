@@ -26,8 +26,9 @@ _ENCODER = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # A path httpx's parser would leave exactly as written: unreserved characters and
-# percent escapes, no dots (so no "." or ".." segments), no query or fragment.
-_PLAIN_PATH = re.compile(r"(?:[A-Za-z0-9_~/-]|%[0-9A-Fa-f]{2})*")
+# percent escapes, no dots (so no "." or ".." segments), no query or fragment, no
+# leading slash (httpx's base_url merge drops it).
+_PLAIN_PATH = re.compile(r"(?!/)(?:[A-Za-z0-9_~/-]|%[0-9A-Fa-f]{2})*")
 
 
 class BaseURL:

@@ -530,3 +530,54 @@ async def test_body_its_charset_cannot_decode_is_a_documented_error(status: int)
     expected = APIResponseValidationError if status == 200 else InternalServerError
     assert type(info.value) is expected
     assert info.value.body == "\x00\x00"
+
+
+async def test_timeout_reaches_the_base_as_httpx_reads_it() -> None:
+    """Each request carries its client's timeout as httpx's extension dict."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json=[])
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        await lean.gigs.list()
+        await lean.with_options(timeout=5.0).gigs.list()
+        await lean.with_options(timeout=None).gigs.list()
+    assert seen == [
+        httpx.Timeout(30.0, connect=5.0).as_dict(),
+        httpx.Timeout(5.0).as_dict(),
+        httpx.Timeout(None).as_dict(),
+    ]
+
+
+async def test_requests_carry_the_default_headers_and_one_body() -> None:
+    """A create sends the SDK's headers and its JSON body, compact and UTF-8, once."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            json={
+                "id": "sp_1",
+                "partnerUserId": "uid_1",
+                "amount": "1.00",
+                "type": "bonus",
+                "status": "PENDING",
+            },
+        )
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        await lean.special_payments.create(
+            partner_user_id="uid_1", amount="1.00", type="bonus", description="caf\u00e9"
+        )
+    [request] = seen
+    assert request.url == SANDBOX + "/specialpayment"
+    assert request.headers["user-agent"] == f"lean-async/{lean_async.__version__}"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["host"] == "app.staging.withlean.com"
+    assert "caf\u00e9".encode() in request.content
+    assert b", " not in request.content
+    assert int(request.headers["content-length"]) == len(request.content)
