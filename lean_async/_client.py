@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json as jsonlib
 import os
 import time
@@ -310,8 +311,11 @@ class LeanClient:
             asyncio.CancelledError: the call was cancelled (with the note above).
         """
         request = self._build(method, path, json, idempotency_key, replay_safe)
+        started = time.perf_counter()
         response = await self._exchange(request, path)
+        # What httpx.AsyncClient.send would have set on the response it returns.
         response.request = request
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         return response
 
     def parse(self, response: httpx.Response, cls: type[T]) -> T:

@@ -581,3 +581,19 @@ async def test_requests_carry_the_default_headers_and_one_body() -> None:
     assert "caf\u00e9".encode() in request.content
     assert b", " not in request.content
     assert int(request.headers["content-length"]) == len(request.content)
+
+
+async def test_responses_handed_out_are_complete() -> None:
+    """request()'s response and an error's response have their request and elapsed time."""
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(404 if r.url.path.endswith("/1") else 200, json={})
+    )
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        response = await lean.request("GET", "gig")
+        assert response.request.url == SANDBOX + "/gig"
+        assert response.elapsed.total_seconds() >= 0
+        with pytest.raises(APIError) as info:
+            await lean.gigs.get("1")
+    error_response = info.value.response  # type: ignore[attr-defined]
+    assert error_response.elapsed.total_seconds() >= 0
+    assert error_response.request.url == SANDBOX + "/gig/1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from collections.abc import Mapping
@@ -85,6 +86,8 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
             _log_call(request, response.status_code, started)
         if 200 <= response.status_code < 300:
             return response
+        # What httpx.AsyncClient would have set; the error hands the response to users.
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         raise _status_error(request, response, self._redactor)
 
     async def aclose(self) -> None:
