@@ -42,18 +42,13 @@ from lean_async.transport import extensions as ext
 from lean_async.transport._redact import Redactor
 from lean_async.transport.caller import CallerClientTransport
 from lean_async.transport.errors import response_text
+from lean_async.transport.idempotency import new_key
 
 __all__ = ["LeanClient"]
 
 T = TypeVar("T")
 
 _USER_AGENT = f"lean-async/{__version__}"
-
-
-def new_idempotency_key() -> str:
-    """Return a random (version 4) UUID as text, as `uuid.uuid4` would, at a third of its cost."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 class _NotGiven:
@@ -433,7 +428,7 @@ class LeanClient:
         if settings.deadline is not None:
             extensions[ext.DEADLINE] = time.monotonic() + settings.deadline
         if method == "POST" and not idempotency_key:
-            idempotency_key = new_idempotency_key()
+            idempotency_key = new_key()
         if idempotency_key:
             extensions[ext.IDEMPOTENCY_KEY] = idempotency_key
         return shared.requests.build(
