@@ -10,11 +10,16 @@ canned JSON body at once, so what is measured is only what each client does per 
 - **list decode**: a 1,000-gig ``GET /gig`` body decoded into `Gig` models by the SDK's
   converter, against ``json.loads`` of the same bytes.
 
-Runs alternate between the two sides of each pair (interleaved repeats) and each cell is
-the median of the per-call times; the ratio is lean / raw. Budgets: ``customers.get``
-<= 0.4x, ``gigs.create`` <= 0.6x the raw httpx call, list decoding <= 3x ``json.loads``.
+Runs alternate between the two sides of each pair (interleaved repeats); each time is
+the median of the runs, and the ratio is the median of each round's lean / raw, shown
+with its range and middle half. Times are this process's CPU time (``--wall`` for wall
+time): on a shared machine, CPU time leaves out the time other work holds the CPU.
+``gigs.create`` is also split into the client's one hop (the call with a body already
+checked) and the argument validation (``_validate.gig_body``), each against the raw
+POST. Budgets: ``customers.get`` <= 0.4x, ``gigs.create`` <= 0.6x the raw httpx call,
+list decoding <= 3x ``json.loads``.
 
-    python benchmarks/bench_calls.py [--calls 2000] [--rounds 15]
+    python benchmarks/bench_calls.py [--calls 500] [--rounds 21] [--wall]
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from decimal import Decimal
 
 import httpx
 
-from lean_async import Gig, LeanClient
+from lean_async import Gig, LeanClient, _validate
 from lean_async._convert import structure_list
 
 BASE_URL = "https://app.staging.withlean.com/api/"
@@ -89,22 +94,34 @@ class CannedTransport(httpx.AsyncBaseTransport):
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
 
+def clock() -> float:
+    """The clock of a measurement: this process's CPU time, or wall time with --wall.
+
+    CPU time leaves out the time other processes hold the CPU, which on a shared machine
+    is most of the noise of wall time; everything measured here is CPU-bound.
+    """
+    return time.perf_counter() if WALL else time.process_time()
+
+
+WALL = False
+
+
 async def per_call(call: Callable[[], Awaitable[object]], calls: int) -> float:
     """Return the mean microseconds of *calls* sequential awaits of *call*."""
     gc.collect()
-    started = time.perf_counter()
+    started = clock()
     for _ in range(calls):
         await call()
-    return (time.perf_counter() - started) / calls * 1e6
+    return (clock() - started) / calls * 1e6
 
 
 def per_decode(decode: Callable[[], object], calls: int) -> float:
     """Return the mean microseconds of *calls* runs of *decode*."""
     gc.collect()
-    started = time.perf_counter()
+    started = clock()
     for _ in range(calls):
         decode()
-    return (time.perf_counter() - started) / calls * 1e6
+    return (clock() - started) / calls * 1e6
 
 
 async def main(calls: int, rounds: int) -> None:
@@ -122,6 +139,16 @@ async def main(calls: int, rounds: int) -> None:
         "startTime": "2021-03-01T21:04:04.000Z",
         "endTime": "2021-03-01T21:31:05.000Z",
     }
+    arguments = {
+        "partner_user_id": "uid_847834395730535",
+        "gig_id": "gigId_1",
+        "total_amount": Decimal("15.00"),
+        "tips": "3.00",
+        "expenses": "2.00",
+        "description": "SFO Airport to 410 Market Street",
+        "start_time": START,
+        "end_time": START + dt.timedelta(minutes=27),
+    }
 
     async def raw_get() -> object:
         return (await raw.get("customer/uid_847834395730535")).json()
@@ -133,26 +160,27 @@ async def main(calls: int, rounds: int) -> None:
         return await lean.customers.get("uid_847834395730535")
 
     async def lean_create() -> object:
-        return await lean.gigs.create(
-            partner_user_id="uid_847834395730535",
-            gig_id="gigId_1",
-            total_amount=Decimal("15.00"),
-            tips="3.00",
-            expenses="2.00",
-            description="SFO Airport to 410 Market Street",
-            start_time=START,
-            end_time=START + dt.timedelta(minutes=27),
-        )
+        return await lean.gigs.create(**arguments)  # type: ignore[arg-type]
 
+    async def lean_create_unvalidated() -> object:
+        # What gigs.create costs once its arguments are checked: the client's one hop.
+        return await lean._create("gig", body, lookup_path="gig/gigId_1", cast_to=Gig)
+
+    async def validation() -> object:
+        return _validate.gig_body(**arguments)  # type: ignore[arg-type]
+
+    cases: dict[str, tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]] = {
+        "customers.get": (lean_get, raw_get),
+        "gigs.create": (lean_create, raw_post),
+        "  of which the hop": (lean_create_unvalidated, raw_post),
+        "  of which gig_body": (validation, raw_post),
+    }
     pairs: dict[str, tuple[list[float], list[float]]] = {
-        name: ([], []) for name in ("customers.get", "gigs.create", "list decode")
+        name: ([], []) for name in [*cases, "list decode"]
     }
     decode_calls = max(calls // 100, 10)
     for _ in range(rounds):
-        for name, lean_call, raw_call in (
-            ("customers.get", lean_get, raw_get),
-            ("gigs.create", lean_create, raw_post),
-        ):
+        for name, (lean_call, raw_call) in cases.items():
             pairs[name][0].append(await per_call(lean_call, calls))
             pairs[name][1].append(await per_call(raw_call, calls))
         pairs["list decode"][0].append(
@@ -163,28 +191,31 @@ async def main(calls: int, rounds: int) -> None:
     await raw.aclose()
 
     budgets = {"customers.get": 0.4, "gigs.create": 0.6, "list decode": 3.0}
-    against = {
-        "customers.get": "raw GET + .json()",
-        "gigs.create": "raw POST + .json()",
-        "list decode": "json.loads",
-    }
-    print(f"{calls} calls a run, {rounds} interleaved rounds, median us per call\n")
-    print("| call | lean us | against | raw us | ratio | budget | spread of ratio |")
+    against = {"customers.get": "raw GET + .json()", "list decode": "json.loads"}
+    kind = "wall" if WALL else "CPU"
+    print(f"{calls} calls a run, {rounds} interleaved rounds, median {kind} us per call\n")
+    print("| call | lean us | against | raw us | ratio | budget | ratio of each round |")
     print("|---|---:|---|---:|---:|---:|---|")
     for name, (lean_times, raw_times) in pairs.items():
-        ratios = [a / b for a, b in zip(lean_times, raw_times, strict=True)]
+        ratios = sorted(a / b for a, b in zip(lean_times, raw_times, strict=True))
         lean_median, raw_median = statistics.median(lean_times), statistics.median(raw_times)
-        ratio = lean_median / raw_median
-        verdict = "ok" if ratio <= budgets[name] else "OVER"
+        ratio = statistics.median(ratios)
+        budget = budgets.get(name)
+        verdict = "" if budget is None else f"<= {budget} {'ok' if ratio <= budget else 'OVER'}"
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
         print(
-            f"| {name} | {lean_median:.0f} | {against[name]} | {raw_median:.0f} | "
-            f"{ratio:.2f} | <= {budgets[name]} {verdict} | {min(ratios):.2f}-{max(ratios):.2f} |"
+            f"| {name} | {lean_median:.0f} | {against.get(name, 'raw POST + .json()')} | "
+            f"{raw_median:.0f} | {ratio:.2f} | {verdict} | "
+            f"{ratios[0]:.2f}-{ratios[-1]:.2f} "
+            f"(middle half {quartiles[0]:.2f}-{quartiles[2]:.2f}) |"
         )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--wall", action="store_true", help="time with the wall clock")
     arguments = parser.parse_args()
+    WALL = arguments.wall
     asyncio.run(main(arguments.calls, arguments.rounds))

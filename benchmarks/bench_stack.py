@@ -1,14 +1,20 @@
-"""Requests per second of raw httpx vs httpx under lean-async's transport stack.
+"""Requests per second of raw httpx vs lean-async over loopback, side by side.
 
-Starts a tiny uvicorn server on loopback in a subprocess, then, in this one process,
-sends the same GET through (a) a plain `httpx.AsyncClient` and (b) an `httpx.AsyncClient`
-whose transport is `build_stack(httpx.AsyncHTTPTransport(...))`, both with the same pool
-limits. Many short runs alternate between the two and each cell is the best run, which
-keeps the comparison fair on a machine that other work also loads; the CPU microseconds
-per request of this process are shown too, as the steadiest view of what the stack adds.
-The target is a ratio stack/raw of at least 0.95.
+Starts a tiny uvicorn server on loopback in a subprocess (it answers every request with
+the same gig as canned JSON), then, in this one process, sends the same GET through
 
-    python benchmarks/bench_stack.py [--requests 200] [--rounds 24] [--concurrency 1 10 50]
+- **raw**: a plain `httpx.AsyncClient` ``.get(...)`` + ``.json()``;
+- **stack**: an `httpx.AsyncClient` whose transport is
+  `build_stack(httpx.AsyncHTTPTransport(...))` (the bare stack, as before);
+- **lean**: ``lean.gigs.get(...)`` through a real `LeanClient` (validation, the request
+  built by the client, the stack, the answer decoded into a `Gig`),
+
+all with the same pool limits. Many short runs alternate between them (the order turns
+each round) and each cell is the best run, which keeps the comparison fair on a machine
+that other work also loads; the CPU microseconds per request of this process are shown
+too, the steadiest view of what each adds. The target is lean/raw of at least 0.95.
+
+    python benchmarks/bench_stack.py [--requests 256] [--rounds 24] [--concurrency 1 16 64]
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import gc
+import json
 import os
 import signal
 import socket
@@ -28,11 +35,28 @@ from typing import Any
 
 import httpx
 
+from lean_async import LeanClient
 from lean_async._config import Secret
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
 
 API_KEY = "bench-key"
-BODY = b'{"gigId":"g-1","status":"SUCCESS","totalAmount":"15.00"}'
+BODY = json.dumps(
+    {
+        "id": "gig_1",
+        "partnerUserId": "uid_847834395730535",
+        "gigId": "g-1",
+        "description": "SFO Airport to 410 Market Street",
+        "totalAmount": "15.00",
+        "tips": "3.00",
+        "expenses": "2.00",
+        "startTime": "2021-03-01T21:04:04.000Z",
+        "endTime": "2021-03-01T21:31:05.000Z",
+        "status": "SUCCESS",
+        "invoiceId": "invoice_1",
+        "createdAt": "2021-04-01T19:58:11.651Z",
+        "updatedAt": "2021-04-01T19:58:11.651Z",
+    }
+).encode()
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
 
 
@@ -83,8 +107,10 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the benchmark server did not start")
 
 
-async def run(client: httpx.AsyncClient, requests: int, concurrency: int) -> tuple[float, float]:
-    """Send *requests* GETs from *concurrency* workers.
+async def run(
+    call: Callable[[], Awaitable[object]], requests: int, concurrency: int
+) -> tuple[float, float]:
+    """Make *requests* calls from *concurrency* workers.
 
     Returns:
         Requests per second of wall time, and this process's CPU microseconds per request
@@ -94,9 +120,7 @@ async def run(client: httpx.AsyncClient, requests: int, concurrency: int) -> tup
 
     async def worker() -> None:
         for _ in range(per_worker):
-            response = await client.get("/gig/g-1")
-            if response.status_code != 200:
-                raise RuntimeError(f"unexpected status {response.status_code}")
+            await call()
 
     gc.collect()  # so that no run pays for garbage an earlier one left
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -107,11 +131,11 @@ async def run(client: httpx.AsyncClient, requests: int, concurrency: int) -> tup
 
 
 async def bench(port: int, requests: int, rounds: int, levels: list[int]) -> None:
-    """Measure both clients at each concurrency level and print the table."""
-    base_url = f"http://127.0.0.1:{port}"
+    """Measure the three clients at each concurrency level and print the table."""
+    base_url = f"http://127.0.0.1:{port}/api/"
     pool = max(levels)
     limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
-    # Raw httpx sends the same Authorization header, so both put the same bytes on the wire.
+    # Raw httpx sends the same Authorization header, so all put the same bytes on the wire.
     raw = httpx.AsyncClient(
         base_url=base_url, limits=limits, headers={"Authorization": basic_auth(API_KEY)}
     )
@@ -124,36 +148,53 @@ async def bench(port: int, requests: int, rounds: int, levels: list[int]) -> Non
             budget=RetryBudget(),
         ),
     )
-    clients = {"raw": raw, "stack": stack}
-    async with raw, stack:
-        for client in clients.values():  # warm the pools and the code paths
-            await run(client, pool * 20, pool)
+    lean = LeanClient(api_key=API_KEY, base_url=base_url, max_connections=pool)
+
+    async def raw_get() -> object:
+        response = await raw.get("gig/g-1")
+        if response.status_code != 200:
+            raise RuntimeError(f"unexpected status {response.status_code}")
+        return response.json()
+
+    async def stack_get() -> object:
+        return (await stack.get("gig/g-1")).json()
+
+    async def lean_get() -> object:
+        return await lean.gigs.get("g-1")
+
+    calls = {"raw": raw_get, "stack": stack_get, "lean": lean_get}
+    async with raw, stack, lean:
+        for call in calls.values():  # warm the pools and the code paths
+            await run(call, pool * 20, pool)
         print(
-            f"{'concurrency':>11} {'raw req/s':>10} {'stack req/s':>12} {'ratio':>6}"
-            f" {'raw CPU us/req':>15} {'stack CPU us/req':>17}"
+            "| concurrency | raw req/s | stack req/s | lean req/s | stack/raw | lean/raw "
+            "| raw CPU us/req | stack CPU us/req | lean CPU us/req |"
         )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for concurrency in levels:
-            rps = dict.fromkeys(clients, 0.0)
-            cpu = dict.fromkeys(clients, float("inf"))
+            rps = dict.fromkeys(calls, 0.0)
+            cpu = dict.fromkeys(calls, float("inf"))
+            names = list(calls)
             for round_number in range(rounds):
-                # Alternate which goes first so neither always gets the warmer machine.
-                order = list(clients) if round_number % 2 == 0 else list(reversed(clients))
-                for name in order:
-                    run_rps, run_cpu = await run(clients[name], requests, concurrency)
+                # Turn the order each round so none always gets the warmer machine.
+                shift = round_number % len(names)
+                for name in names[shift:] + names[:shift]:
+                    run_rps, run_cpu = await run(calls[name], requests, concurrency)
                     rps[name] = max(rps[name], run_rps)
                     cpu[name] = min(cpu[name], run_cpu)
             print(
-                f"{concurrency:>11} {rps['raw']:>10.0f} {rps['stack']:>12.0f}"
-                f" {rps['stack'] / rps['raw']:>6.3f} {cpu['raw']:>15.0f} {cpu['stack']:>17.0f}"
+                f"| {concurrency} | {rps['raw']:.0f} | {rps['stack']:.0f} | {rps['lean']:.0f} "
+                f"| {rps['stack'] / rps['raw']:.3f} | {rps['lean'] / rps['raw']:.3f} "
+                f"| {cpu['raw']:.0f} | {cpu['stack']:.0f} | {cpu['lean']:.0f} |"
             )
 
 
 def main() -> None:
     """Parse the arguments, run the server and the benchmark, and stop the server."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200, help="requests per run")
+    parser.add_argument("--requests", type=int, default=256, help="requests per run")
     parser.add_argument("--rounds", type=int, default=24, help="runs per cell; the best counts")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

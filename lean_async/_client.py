@@ -1,32 +1,52 @@
-"""`LeanClient`: configuration, lifecycle, `with_options`, and the resource attributes."""
+"""`LeanClient`: configuration, lifecycle, `with_options`, and the one hop of every call.
+
+A call builds its `httpx.Request` here (base URL parsed once, default headers merged
+once, body encoded once, settings in ``request.extensions``) and hands it straight to the
+transport stack, which authenticates, retries and maps errors; no `httpx.AsyncClient` is
+on the way. The answer is decoded into the model here too, so the context of an
+`APIResponseValidationError` is built in one place.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
+import json as jsonlib
 import os
 import time
-import uuid
+import typing
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterator
 from functools import cached_property
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
+import attrs
 import httpx
 
 from lean_async import _config, _logging
 from lean_async._convert import StructureError, structure, structure_list
+from lean_async._reconcile import matches
+from lean_async._request import RequestFactory
 from lean_async._version import __version__
-from lean_async.errors import APIResponseValidationError, LeanError
+from lean_async.errors import (
+    APIResponseValidationError,
+    BadRequestError,
+    ConflictError,
+    LeanError,
+    NotFoundError,
+)
 from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
-from lean_async.transport import IDEMPOTENCY_HEADER, RetryBudget, RetryPolicy, build_stack
+from lean_async.transport import RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
 from lean_async.transport._redact import Redactor
+from lean_async.transport.caller import CallerClientTransport
 from lean_async.transport.errors import response_text
+from lean_async.transport.idempotency import new_key
 
 __all__ = ["LeanClient"]
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 _USER_AGENT = f"lean-async/{__version__}"
 
@@ -41,27 +61,37 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 
-class _CallerClientTransport(httpx.AsyncBaseTransport):
-    """Base of the stack that sends through a caller-owned `httpx.AsyncClient`."""
+class _Shared:
+    """What every `with_options` copy of one client shares: the stack, target and pool."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    __slots__ = (
+        "closed",
+        "environment",
+        "redactor",
+        "requests",
+        "stack",
+    )
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._client.send(request)
-
-    async def aclose(self) -> None:
-        """Leave the caller's client open: its owner closes it."""
-
-
-class _Pool:
-    """What every `with_options` copy of one client shares: the stack and its pool."""
-
-    __slots__ = ("closed", "http")
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
+    def __init__(
+        self,
+        stack: httpx.AsyncBaseTransport,
+        environment: _config.Environment,
+        base_url: str,
+        redactor: Redactor,
+    ) -> None:
+        self.stack = stack
+        self.environment = environment
+        self.redactor = redactor
         self.closed = False
+        self.requests = RequestFactory(
+            base_url,
+            {
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                "Connection": "keep-alive",
+                "User-Agent": _USER_AGENT,
+            },
+        )
 
 
 class LeanClient:
@@ -123,74 +153,70 @@ class LeanClient:
             )
         if http_client is not None and transport is not None:
             raise LeanError("pass http_client= or transport=, not both")
-        self._api_key = _config.Secret(key)
-        self._redactor = Redactor(self._api_key)
-        self._environment, self._base_url = _resolve_target(environment, base_url)
-        self._timeout = timeout
-        self._max_retries = _non_negative("max_retries", max_retries)
-        self._deadline = deadline
-        _at_least("max_response_bytes", max_response_bytes, 1)
-        self._owner = True
+        secret = _config.Secret(key)
+        with _as_lean_error():
+            environment_, url = _config.resolve_target(environment, base_url)
+            settings = _config.CallSettings(
+                timeout=timeout, max_retries=max_retries, deadline=deadline
+            )
+            _config.check_count("max_response_bytes", max_response_bytes, 1)
 
         if http_client is not None:
-            base: httpx.AsyncBaseTransport = _CallerClientTransport(http_client)
+            base: httpx.AsyncBaseTransport = CallerClientTransport(http_client)
         elif transport is not None:
             base = transport
         else:
             keepalive = (
-                max_connections
-                if max_keepalive_connections is None
-                else (max_keepalive_connections)
+                max_connections if max_keepalive_connections is None else max_keepalive_connections
             )
             limits = httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=keepalive
             )
             base = httpx.AsyncHTTPTransport(limits=limits)
         policy = RetryPolicy(
-            max_retries=self._max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
+            max_retries=settings.max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
         )
         stack = build_stack(
             base,
-            api_key=self._api_key,
+            api_key=secret,
             policy=policy,
             budget=RetryBudget(),
             max_response_bytes=max_response_bytes,
         )
-        self._pool = _Pool(
-            http=httpx.AsyncClient(
-                base_url=self._base_url,
-                transport=stack,
-                headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
-                timeout=timeout,
-            )
-        )
+        shared = _Shared(stack, environment_, url, Redactor(secret))
+        self._attach(shared, settings, owner=True)
+
+    def _attach(self, shared: _Shared, settings: _config.CallSettings, *, owner: bool) -> None:
+        self._shared = shared
+        self._settings = settings
+        self._owner = owner
 
     # -- configuration -----------------------------------------------------------
 
     @property
     def environment(self) -> _config.Environment:
         """The environment this client talks to."""
-        return self._environment
+        return self._shared.environment
 
     @property
     def base_url(self) -> str:
         """The base URL every path is relative to."""
-        return self._base_url
+        return self._shared.requests.base.text
 
     @property
     def timeout(self) -> float | httpx.Timeout | None:
         """The timeout of one attempt."""
-        return self._timeout
+        return self._settings.timeout
 
     @property
     def max_retries(self) -> int:
         """Retries allowed after the first attempt of a call."""
-        return self._max_retries
+        return self._settings.max_retries
 
     @property
     def deadline(self) -> float | None:
         """Seconds allowed for a whole call, or None for no limit."""
-        return self._deadline
+        return self._settings.deadline
 
     def with_options(
         self,
@@ -198,23 +224,29 @@ class LeanClient:
         timeout: float | httpx.Timeout | None = NOT_GIVEN,
         max_retries: int = NOT_GIVEN,
         deadline: float | None = NOT_GIVEN,
-    ) -> LeanClient:
+    ) -> Self:
         """Return a copy with other per-call settings that shares this connection pool.
 
         The copy does not own the pool: closing it leaves the pool open, and closing
-        the original closes it for every copy.
+        the original closes it for every copy. Its resources are its own, so every
+        resource sends with the copy's settings.
+
+        Raises:
+            LeanError: *max_retries* is not a non-negative integer.
         """
-        copy = object.__new__(LeanClient)
-        copy.__dict__.update(
-            {k: v for k, v in self.__dict__.items() if not isinstance(v, _ResourceTypes)}
-        )
-        copy._owner = False
-        if timeout is not NOT_GIVEN:
-            copy._timeout = timeout
-        if max_retries is not NOT_GIVEN:
-            copy._max_retries = _non_negative("max_retries", max_retries)
-        if deadline is not NOT_GIVEN:
-            copy._deadline = deadline
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("timeout", timeout),
+                ("max_retries", max_retries),
+                ("deadline", deadline),
+            )
+            if value is not NOT_GIVEN
+        }
+        with _as_lean_error():
+            settings = attrs.evolve(self._settings, **changes)
+        copy = type(self).__new__(type(self))
+        copy._attach(self._shared, settings, owner=False)
         return copy
 
     # -- resources ---------------------------------------------------------------
@@ -250,14 +282,16 @@ class LeanClient:
         idempotency_key: str | None = None,
         replay_safe: bool = False,
     ) -> httpx.Response:
-        """Send one logical call through the stack and return its 2xx response.
+        """Send one logical call through the stack and return its 2xx response, read.
 
-        A POST without *idempotency_key* gets a fresh one here, before anything is
-        sent, so that it is known whatever ends the call. When the call is cancelled
-        (``asyncio.timeout``, a cancelled task, Ctrl-C), the `asyncio.CancelledError`
-        leaving it gets a note naming the key: the request may have reached Lean, and
-        calling again with that key cannot act twice. ``asyncio.timeout`` chains that
-        error as its `TimeoutError`'s ``__cause__``.
+        The low-level way in, for an endpoint the SDK does not wrap yet; the resources
+        use `_send`, which also decodes the answer. A POST without *idempotency_key*
+        gets a fresh one here, before anything is sent, so that it is known whatever
+        ends the call. When the call is cancelled (``asyncio.timeout``, a cancelled
+        task, Ctrl-C), the `asyncio.CancelledError` leaving it gets a note naming the
+        key: the request may have reached Lean, and calling again with that key cannot
+        act twice. ``asyncio.timeout`` chains that error as its `TimeoutError`'s
+        ``__cause__``.
 
         Args:
             method: the HTTP method.
@@ -271,80 +305,206 @@ class LeanClient:
             APIError: the call failed; see `lean_async.errors`.
             asyncio.CancelledError: the call was cancelled (with the note above).
         """
-        if self._pool.closed:
-            raise LeanError("this LeanClient is closed")
-        extensions: dict[str, Any] = {ext.MAX_RETRIES: self._max_retries}
-        if replay_safe:
-            extensions[ext.REPLAY_SAFE] = True
-        if self._deadline is not None:
-            extensions[ext.DEADLINE] = time.monotonic() + self._deadline
-        if method == "POST" and not idempotency_key:
-            idempotency_key = str(uuid.uuid4())
-        http = self._pool.http
-        request = http.build_request(
-            method, path, json=json, timeout=self._timeout, extensions=extensions
-        )
-        if idempotency_key:
-            # Set on the built request: cheaper than merging a headers= argument.
-            request.headers[IDEMPOTENCY_HEADER] = idempotency_key
-        try:
-            return await http.send(request)
-        except asyncio.CancelledError as cancelled:
-            if idempotency_key:
-                cancelled.add_note(_cancelled_note(method, path, idempotency_key))
-            raise
+        request = self._build(method, path, json, idempotency_key, replay_safe)
+        started = time.perf_counter()
+        response = await self._exchange(request, path)
+        # What httpx.AsyncClient.send would have set on the response it returns.
+        response.request = request
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        return response
 
     def parse(self, response: httpx.Response, cls: type[T]) -> T:
-        """Decode a response body into *cls*, or raise `APIResponseValidationError`."""
-        return self._parse(response, lambda data: structure(data, cls))
+        """Decode a response that `request` returned into *cls*.
+
+        Raises:
+            APIResponseValidationError: the body is not JSON or not a *cls*.
+        """
+        return typing.cast(T, self._decode(response.request, response, cls))
 
     def parse_list(self, response: httpx.Response, cls: type[T]) -> list[T]:
-        """Decode a JSON array response into a list of *cls*."""
-        return self._parse(response, lambda data: structure_list(data, cls))
+        """Decode a JSON array response that `request` returned into a list of *cls*."""
+        cast_to = list[cls]  # type: ignore[valid-type]
+        return typing.cast(list[T], self._decode(response.request, response, cast_to))
 
-    def _parse(self, response: httpx.Response, build: Callable[[Any], R]) -> R:
+    @overload
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        json: Any = None,
+        idempotency_key: str | None = None,
+        replay_safe: bool = False,
+    ) -> T: ...
+
+    @overload
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: Any,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        replay_safe: bool = False,
+    ) -> Any: ...
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: Any,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        replay_safe: bool = False,
+    ) -> Any:
+        """Send one call and return its answer decoded into *cast_to*.
+
+        *cast_to* is a model class, or ``list[Model]`` for a JSON array. The other
+        arguments are those of `request`.
+
+        Raises:
+            APIResponseValidationError: a 2xx body that is not a *cast_to*.
+            APIError: the call failed.
+        """
+        request = self._build(method, path, json, idempotency_key, replay_safe)
+        response = await self._exchange(request, path)
+        return self._decode(request, response, cast_to)
+
+    async def _create(
+        self, path: str, body: dict[str, Any], *, lookup_path: str, cast_to: type[T]
+    ) -> T:
+        """POST a create protected by a unique key, reconciling an "already exists".
+
+        A 400 or 409 answer looks the object up at *lookup_path*: when it exists and
+        matches what was sent (the retry after a lost answer, a re-run batch), it is
+        returned; when it differs, `ConflictError` shows both; when there is none, the
+        original error stands.
+        """
+        try:
+            return await self._send("POST", path, json=body, replay_safe=True, cast_to=cast_to)
+        except (BadRequestError, ConflictError) as error:
+            request = self._build("GET", lookup_path, None, None, False)
+            try:
+                response = await self._exchange(request, lookup_path)
+            except NotFoundError:
+                raise error from None
+            existing: T = self._decode(request, response, cast_to)
+            if matches(body, jsonlib.loads(response.content), cast_to):
+                return existing
+            raise ConflictError(
+                f"{lookup_path} already exists with different values than were sent",
+                existing=existing,
+                sent=body,
+                response=error.response,
+                method=error.method,
+                url=error.url,
+                attempts=error.attempts,
+                idempotency_key=error.idempotency_key,
+                status_code=error.status_code,
+                body=error.body,
+            ) from error
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        idempotency_key: str | None,
+        replay_safe: bool,
+    ) -> httpx.Request:
+        """Return the request of one call: URL, headers, body and settings, nothing else."""
+        shared, settings = self._shared, self._settings
+        if shared.closed:
+            raise LeanError("this LeanClient is closed")
+        extensions: dict[str, Any] = {
+            "timeout": settings.timeouts,
+            ext.MAX_RETRIES: settings.max_retries,
+        }
+        if replay_safe:
+            extensions[ext.REPLAY_SAFE] = True
+        if settings.deadline is not None:
+            extensions[ext.DEADLINE] = time.monotonic() + settings.deadline
+        if method == "POST" and not idempotency_key:
+            idempotency_key = new_key()
+        if idempotency_key:
+            extensions[ext.IDEMPOTENCY_KEY] = idempotency_key
+        return shared.requests.build(
+            method, path, json=json, idempotency_key=idempotency_key, extensions=extensions
+        )
+
+    async def _exchange(self, request: httpx.Request, path: str) -> httpx.Response:
+        """Hand *request* (for *path*) to the stack; return its 2xx response, body read."""
+        try:
+            return await self._shared.stack.handle_async_request(request)
+        except asyncio.CancelledError as cancelled:
+            key = ext.get_idempotency_key(request)
+            if key:
+                cancelled.add_note(_cancelled_note(request.method, path, key))
+            raise
+
+    def _decode(self, request: httpx.Request, response: httpx.Response, cast_to: Any) -> Any:
+        """Decode a 2xx body into *cast_to*, or raise `APIResponseValidationError`."""
         # Deep nesting can exhaust recursion while decoding or while structuring (the
         # less stack is left, the sooner): either way the body is not what the API sends.
         try:
-            return self._decode_and_build(response, build)
+            try:
+                data = jsonlib.loads(response.content)
+            except ValueError:  # JSONDecodeError and UnicodeDecodeError both derive from it
+                raise self._invalid(request, response, "the response body is not JSON") from None
+            try:
+                if typing.get_origin(cast_to) is list:
+                    return structure_list(data, typing.get_args(cast_to)[0])
+                return structure(data, cast_to)
+            except StructureError as exc:
+                redact = self._shared.redactor
+                raise self._invalid(
+                    request,
+                    response,
+                    redact.text(f"the response does not match the API's shape: {exc}"),
+                    path=redact.text(exc.path),
+                    body=redact.value(data),
+                ) from None
         except RecursionError:
-            raise self._invalid(response, "the response body is nested too deeply") from None
-
-    def _decode_and_build(self, response: httpx.Response, build: Callable[[Any], R]) -> R:
-        try:
-            data = response.json()
-        except ValueError:
-            raise self._invalid(response, "the response body is not JSON") from None
-        try:
-            return build(data)
-        except StructureError as exc:
-            redact = self._redactor
-            raise APIResponseValidationError(
-                redact.text(f"the response does not match the API's shape: {exc}"),
-                path=redact.text(exc.path),
-                body=redact.value(data),
-                status_code=response.status_code,
-                **ext.call_context(response.request),
+            raise self._invalid(
+                request, response, "the response body is nested too deeply"
             ) from None
 
-    def _invalid(self, response: httpx.Response, message: str) -> APIResponseValidationError:
-        """Return the error for a 2xx body that cannot be decoded at all."""
+    def _invalid(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        message: str,
+        *,
+        path: str = "$",
+        body: object = NOT_GIVEN,
+    ) -> APIResponseValidationError:
+        """Return the error for a 2xx body that is not what the API documents.
+
+        The one place its context is built: the call's method, URL, attempts and
+        idempotency key, the status, and the body with the key redacted.
+        """
+        if body is NOT_GIVEN:
+            body = self._shared.redactor.text(response_text(response))
         return APIResponseValidationError(
             message,
-            path="$",
-            body=self._redactor.text(response_text(response)),
+            path=path,
+            body=body,
             status_code=response.status_code,
-            **ext.call_context(response.request),
+            **ext.call_context(request),
         )
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Close the connection pool; safe to call more than once."""
-        if not self._owner or self._pool.closed:
+        shared = self._shared
+        if not self._owner or shared.closed:
             return
-        self._pool.closed = True
-        await self._pool.http.aclose()
+        shared.closed = True
+        await shared.stack.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -355,8 +515,8 @@ class LeanClient:
     def __del__(self) -> None:
         # Only warn: scheduling an aclose() here runs after the loop may be gone (the
         # "Event loop is closed" errors of other SDKs).
-        pool = self.__dict__.get("_pool")
-        if self.__dict__.get("_owner") and pool is not None and not pool.closed:
+        shared = self.__dict__.get("_shared")
+        if self.__dict__.get("_owner") and shared is not None and not shared.closed:
             warnings.warn(
                 f"unclosed {self!r}: use 'async with LeanClient(...)' or await aclose()",
                 ResourceWarning,
@@ -365,11 +525,20 @@ class LeanClient:
             )
 
     def __repr__(self) -> str:
-        env = self.__dict__.get("_environment")
-        return f"LeanClient(environment={env!s}, base_url={self.__dict__.get('_base_url')!r})"
+        shared = self.__dict__.get("_shared")
+        if shared is None:
+            return "LeanClient(<not initialised>)"
+        base_url = shared.requests.base.text
+        return f"LeanClient(environment={shared.environment!s}, base_url={base_url!r})"
 
 
-_ResourceTypes = (Customers, Applications, Gigs, SpecialPayments)
+@contextlib.contextmanager
+def _as_lean_error() -> Iterator[None]:
+    """Re-raise a settings `ValueError` as `LeanError`, the client's documented error."""
+    try:
+        yield
+    except ValueError as exc:
+        raise LeanError(str(exc)) from None
 
 
 def _cancelled_note(method: str, path: str, idempotency_key: str) -> str:
@@ -378,46 +547,3 @@ def _cancelled_note(method: str, path: str, idempotency_key: str) -> str:
         f"with Idempotency-Key {idempotency_key!r}. Call again with "
         f"idempotency_key={idempotency_key!r} to retry it without acting twice."
     )
-
-
-def _non_negative(name: str, value: int) -> int:
-    return _at_least(name, value, 0)
-
-
-def _at_least(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        kind = "non-negative" if minimum == 0 else "positive"
-        raise LeanError(f"{name} must be a {kind} integer, got {value!r}")
-    return value
-
-
-def _resolve_target(
-    environment: str | None, base_url: str | httpx.URL | None
-) -> tuple[_config.Environment, str]:
-    """Pick the environment and base URL from arguments, then env vars, then defaults."""
-    env_name = environment or os.environ.get(_config.ENV_ENVIRONMENT)
-    url = str(base_url) if base_url is not None else os.environ.get(_config.ENV_BASE_URL)
-    if env_name:
-        try:
-            env = _config.Environment(env_name.strip().lower())
-        except ValueError:
-            choices = ", ".join(repr(e.value) for e in _config.Environment)
-            raise LeanError(
-                f"unknown environment {env_name!r}; expected one of {choices}"
-            ) from None
-    elif url and url.rstrip("/") == _config.BASE_URLS[_config.Environment.PRODUCTION]:
-        env = _config.Environment.PRODUCTION
-    else:
-        env = _config.Environment.SANDBOX
-    url = (url or _config.BASE_URLS[env]).rstrip("/")
-    parsed = httpx.URL(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise LeanError(f"base_url must be an http(s) URL with a host, got {url!r}")
-    if parsed.userinfo:
-        raise LeanError("base_url must not contain credentials; pass api_key= instead")
-    if parsed.scheme == "http" and not _config.is_loopback_host(parsed.host):
-        raise LeanError(
-            f"refusing plain http to {parsed.host!r}: the API key would travel unencrypted "
-            "(http is allowed only for loopback hosts such as a local sandbox)"
-        )
-    return env, url + "/"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 from typing import Final
 
+import attrs
 import httpx
 
 __all__ = [
@@ -21,9 +23,12 @@ __all__ = [
     "ENV_BASE_URL",
     "ENV_ENVIRONMENT",
     "ENV_LOG",
+    "CallSettings",
     "Environment",
     "Secret",
+    "check_count",
     "is_loopback_host",
+    "resolve_target",
 ]
 
 
@@ -93,3 +98,80 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_count(name: str, value: int, minimum: int = 0) -> int:
+    """Return *value* when it is an int (not a bool) of at least *minimum*.
+
+    Raises:
+        ValueError: it is not; the message names *name*.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+    return value
+
+
+def _check_max_retries(_: object, __: object, value: int) -> None:
+    check_count("max_retries", value)
+
+
+@attrs.frozen(kw_only=True)
+class CallSettings:
+    """The per-call settings of one `LeanClient`; `with_options` evolves a copy.
+
+    Attributes:
+        timeout: seconds (or an `httpx.Timeout`) for one attempt; ``None`` for none.
+        max_retries: retries of one call after its first attempt.
+        deadline: seconds for a whole call, retries and backoff included.
+        timeouts: *timeout* as the ``request.extensions["timeout"]`` dict httpx reads;
+            derived, shared read-only by every request of these settings.
+    """
+
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_check_max_retries)
+    deadline: float | None = None
+    timeouts: dict[str, float | None] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "timeouts", httpx.Timeout(self.timeout).as_dict())
+
+
+def resolve_target(
+    environment: str | None, base_url: str | httpx.URL | None
+) -> tuple[Environment, str]:
+    """Pick the environment and base URL from arguments, then env vars, then defaults.
+
+    Returns:
+        The environment and the base URL, ending in ``/``.
+
+    Raises:
+        ValueError: an unknown environment, or a base URL that is not http(s) with a
+            host, holds credentials, or is plain http to a host other than loopback.
+    """
+    env_name = environment or os.environ.get(ENV_ENVIRONMENT)
+    url = str(base_url) if base_url is not None else os.environ.get(ENV_BASE_URL)
+    if env_name:
+        try:
+            env = Environment(env_name.strip().lower())
+        except ValueError:
+            choices = ", ".join(repr(e.value) for e in Environment)
+            raise ValueError(
+                f"unknown environment {env_name!r}; expected one of {choices}"
+            ) from None
+    elif url and url.rstrip("/") == BASE_URLS[Environment.PRODUCTION]:
+        env = Environment.PRODUCTION
+    else:
+        env = Environment.SANDBOX
+    url = (url or BASE_URLS[env]).rstrip("/")
+    parsed = httpx.URL(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    if parsed.userinfo:
+        raise ValueError("base_url must not contain credentials; pass api_key= instead")
+    if parsed.scheme == "http" and not is_loopback_host(parsed.host):
+        raise ValueError(
+            f"refusing plain http to {parsed.host!r}: the API key would travel unencrypted "
+            "(http is allowed only for loopback hosts such as a local sandbox)"
+        )
+    return env, url + "/"

@@ -196,11 +196,11 @@ class WebhookEvent:
     problems: tuple[str, ...] = ()
 
 
-T_co = TypeVar("T_co", covariant=True)
+_T_co = TypeVar("_T_co", covariant=True)
 
 
 @attrs.frozen(kw_only=True)
-class BatchResult(Generic[T_co]):
+class BatchResult(Generic[_T_co]):
     """The outcome of one item of a ``create_many`` batch.
 
     Attributes:
@@ -214,7 +214,7 @@ class BatchResult(Generic[T_co]):
 
     index: int
     item: Any = attrs.field(repr=False)
-    value: T_co | None = None
+    value: _T_co | None = None
     error: LeanError | None = None
 
     @property

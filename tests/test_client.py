@@ -8,7 +8,9 @@ import gc
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from types import FrameType
+from typing import Any
 
 import attrs
 import httpx
@@ -26,6 +28,7 @@ from lean_async import (
     LeanError,
     ServiceUnavailableError,
 )
+from lean_async.resources._base import Resource
 from lean_async.testing import set_testing
 
 KEY = "sk_live_do_not_leak_9c1e"
@@ -168,6 +171,8 @@ async def test_body_that_decodes_but_is_too_deep_to_structure() -> None:
         assert response.json()["child"]["child"] is not None  # it decodes
         with pytest.raises(APIResponseValidationError) as info:
             lean.parse(response, Node)
+        with pytest.raises(APIResponseValidationError) as info:
+            await lean._send("GET", "node", cast_to=Node)
     assert info.value.attempts == 1
     assert info.value.path.startswith("$.child.child")
 
@@ -319,36 +324,99 @@ async def test_http_client_is_used_and_left_open() -> None:
 async def test_with_options_shares_the_pool_and_changes_settings() -> None:
     """with_options copies share one pool; their settings reach the requests."""
     attempts = 0
+    closed = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal attempts
         attempts += 1
         return httpx.Response(503)
 
-    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
-        fast = lean.with_options(timeout=5.0, max_retries=0, deadline=30.0)
-        assert fast._pool is lean._pool
-        assert (fast.timeout, fast.max_retries, fast.deadline) == (5.0, 0, 30.0)
-        assert lean.max_retries == 3
-        assert fast.gigs is not lean.gigs
+    class Base(httpx.MockTransport):
+        async def aclose(self) -> None:
+            nonlocal closed
+            closed += 1
+
+    lean = LeanClient(api_key=KEY, transport=Base(handler))
+    fast = lean.with_options(timeout=5.0, max_retries=0, deadline=30.0)
+    assert (fast.timeout, fast.max_retries, fast.deadline) == (5.0, 0, 30.0)
+    assert lean.max_retries == 3
+    assert fast.gigs is not lean.gigs
+    with pytest.raises(ServiceUnavailableError):
+        await fast.gigs.list()
+    assert attempts == 1
+    await fast.aclose()
+    assert closed == 0
+    with pytest.raises(ServiceUnavailableError):
+        await lean.with_options(max_retries=1).gigs.list()  # the pool is still open
+    await lean.aclose()
+    assert closed == 1
+    with pytest.raises(LeanError, match="closed"):
+        await fast.gigs.list()
+
+
+class _Echo(Resource):
+    """A resource added in a test, the way a new endpoint would be added."""
+
+    __slots__ = ()
+
+    async def get(self) -> list[Node]:
+        """GET /echo."""
+        return await self._client._send("GET", "echo", cast_to=list[Node])
+
+
+class _ClientWithEcho(LeanClient):
+    """A LeanClient with one more resource attribute."""
+
+    @cached_property
+    def echo(self) -> _Echo:
+        """The throwaway resource."""
+        return _Echo(self)
+
+
+async def test_with_options_applies_to_a_resource_added_later() -> None:
+    """A resource no list names still sends with the settings of the with_options copy."""
+    attempts = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        return httpx.Response(503)
+
+    async with _ClientWithEcho(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        assert lean.echo is lean.echo
+        copy = lean.with_options(max_retries=0)
+        assert isinstance(copy, _ClientWithEcho)
         with pytest.raises(ServiceUnavailableError):
-            await fast.gigs.list()
+            await copy.echo.get()
         assert attempts == 1
-        await fast.aclose()
-        assert not lean._pool.closed
-    assert lean._pool.closed
+        with pytest.raises(ServiceUnavailableError):
+            await lean.echo.get()
+        assert attempts == 1 + 4
 
 
-async def test_pool_keeps_idle_connections() -> None:
+@pytest.mark.parametrize("bad", [-1, True, 1.5])
+async def test_with_options_checks_max_retries(bad: object) -> None:
+    """with_options refuses the max_retries the constructor refuses."""
+    async with LeanClient(api_key=KEY) as lean:
+        with pytest.raises(LeanError, match="max_retries"):
+            lean.with_options(max_retries=bad)  # type: ignore[arg-type]
+
+
+async def test_pool_keeps_idle_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     """The default pool keeps as many idle connections as it may open."""
-    async with LeanClient(api_key=KEY, max_connections=7) as lean:
-        transport = lean._pool.http._transport
-        base = transport
-        while hasattr(base, "_inner"):
-            base = base._inner
-        pool = base._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == 7
-        assert pool._max_keepalive_connections == 7
+    limits: list[httpx.Limits] = []
+    real = httpx.AsyncHTTPTransport
+
+    def spy(**kwargs: Any) -> httpx.AsyncHTTPTransport:
+        limits.append(kwargs["limits"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", spy)
+    async with LeanClient(api_key=KEY, max_connections=7):
+        pass
+    async with LeanClient(api_key=KEY, max_connections=7, max_keepalive_connections=2):
+        pass
+    assert [(x.max_connections, x.max_keepalive_connections) for x in limits] == [(7, 7), (7, 2)]
 
 
 async def test_closed_client_refuses_calls() -> None:
@@ -463,3 +531,70 @@ async def test_body_its_charset_cannot_decode_is_a_documented_error(status: int)
     expected = APIResponseValidationError if status == 200 else InternalServerError
     assert type(info.value) is expected
     assert info.value.body == "\x00\x00"
+
+
+async def test_timeout_reaches_the_base_as_httpx_reads_it() -> None:
+    """Each request carries its client's timeout as httpx's extension dict."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json=[])
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        await lean.gigs.list()
+        await lean.with_options(timeout=5.0).gigs.list()
+        await lean.with_options(timeout=None).gigs.list()
+    assert seen == [
+        httpx.Timeout(30.0, connect=5.0).as_dict(),
+        httpx.Timeout(5.0).as_dict(),
+        httpx.Timeout(None).as_dict(),
+    ]
+
+
+async def test_requests_carry_the_default_headers_and_one_body() -> None:
+    """A create sends the SDK's headers and its JSON body, compact and UTF-8, once."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            json={
+                "id": "sp_1",
+                "partnerUserId": "uid_1",
+                "amount": "1.00",
+                "type": "bonus",
+                "status": "PENDING",
+            },
+        )
+
+    async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
+        await lean.special_payments.create(
+            partner_user_id="uid_1", amount="1.00", type="bonus", description="caf\u00e9"
+        )
+    [request] = seen
+    assert request.url == SANDBOX + "/specialpayment"
+    assert request.headers["user-agent"] == f"lean-async/{lean_async.__version__}"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["host"] == "app.staging.withlean.com"
+    assert "caf\u00e9".encode() in request.content
+    assert b", " not in request.content
+    assert int(request.headers["content-length"]) == len(request.content)
+
+
+async def test_responses_handed_out_are_complete() -> None:
+    """request()'s response and an error's response have their request and elapsed time."""
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(404 if r.url.path.endswith("/1") else 200, json={})
+    )
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        response = await lean.request("GET", "gig")
+        assert response.request.url == SANDBOX + "/gig"
+        assert response.elapsed.total_seconds() >= 0
+        with pytest.raises(APIError) as info:
+            await lean.gigs.get("1")
+    error_response = info.value.response  # type: ignore[attr-defined]
+    assert error_response.elapsed.total_seconds() >= 0
+    assert error_response.request.url == SANDBOX + "/gig/1"

@@ -32,5 +32,6 @@ class Applications(Resource):
                 "worker submits their own application in the Lean mobile app"
             )
         body = APPLICATION.body(locals())  # the declaration picks its arguments
-        response = await self._client.request("POST", "application", json=body, replay_safe=True)
-        return self._client.parse(response, Application)
+        return await self._client._send(
+            "POST", "application", json=body, replay_safe=True, cast_to=Application
+        )

@@ -49,7 +49,7 @@ class Customers(Resource):
         """
         body = CUSTOMER.body(locals())  # the declaration picks its arguments
         lookup = "customer/" + _validate.path_segment("partner_user_id", partner_user_id)
-        return await self._create_reconciled("customer", body, lookup, Customer)
+        return await self._client._create("customer", body, lookup_path=lookup, cast_to=Customer)
 
     async def get(self, partner_user_id: str) -> Customer:
         """Fetch a customer by your partner user id.
@@ -58,8 +58,7 @@ class Customers(Resource):
             NotFoundError: no such customer.
         """
         segment = _validate.path_segment("partner_user_id", partner_user_id)
-        response = await self._client.request("GET", "customer/" + segment)
-        return self._client.parse(response, Customer)
+        return await self._client._send("GET", "customer/" + segment, cast_to=Customer)
 
     async def wait_until_active(
         self, partner_user_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0

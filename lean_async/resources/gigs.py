@@ -48,7 +48,7 @@ class Gigs(Resource):
         """
         body = GIG.body(locals())  # the declaration picks its arguments
         lookup = "gig/" + _validate.path_segment("gig_id", gig_id)
-        return await self._create_reconciled("gig", body, lookup, Gig)
+        return await self._client._create("gig", body, lookup_path=lookup, cast_to=Gig)
 
     async def get(self, gig_id: str) -> Gig:
         """Fetch a gig by your gig id.
@@ -57,8 +57,7 @@ class Gigs(Resource):
             NotFoundError: no such gig.
         """
         segment = _validate.path_segment("gig_id", gig_id)
-        response = await self._client.request("GET", "gig/" + segment)
-        return self._client.parse(response, Gig)
+        return await self._client._send("GET", "gig/" + segment, cast_to=Gig)
 
     async def wait_until_settled(
         self, gig_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
@@ -85,8 +84,7 @@ class Gigs(Resource):
 
     async def list(self) -> builtins.list[Gig]:
         """Return every gig."""
-        response = await self._client.request("GET", "gig")
-        return self._client.parse_list(response, Gig)
+        return await self._client._send("GET", "gig", cast_to=builtins.list[Gig])
 
     def create_many(
         self, items: _batch.Items, *, concurrency: int = _batch.DEFAULT_CONCURRENCY

@@ -45,10 +45,14 @@ class SpecialPayments(Resource):
             APIError: the call failed.
         """
         body = SPECIAL_PAYMENT.body(locals())  # the declaration picks its arguments
-        response = await self._client.request(
-            "POST", "specialpayment", json=body, idempotency_key=idempotency_key, replay_safe=True
+        return await self._client._send(
+            "POST",
+            "specialpayment",
+            json=body,
+            idempotency_key=idempotency_key,
+            replay_safe=True,
+            cast_to=SpecialPayment,
         )
-        return self._client.parse(response, SpecialPayment)
 
     async def get(self, id: str) -> SpecialPayment:
         """Fetch a special payment by the id Lean gave it.
@@ -57,8 +61,7 @@ class SpecialPayments(Resource):
             NotFoundError: no such special payment.
         """
         segment = _validate.path_segment("id", id)
-        response = await self._client.request("GET", "specialpayment/" + segment)
-        return self._client.parse(response, SpecialPayment)
+        return await self._client._send("GET", "specialpayment/" + segment, cast_to=SpecialPayment)
 
     async def wait_until_settled(
         self, id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
@@ -85,8 +88,9 @@ class SpecialPayments(Resource):
 
     async def list(self) -> builtins.list[SpecialPayment]:
         """Return every special payment."""
-        response = await self._client.request("GET", "specialpayment")
-        return self._client.parse_list(response, SpecialPayment)
+        return await self._client._send(
+            "GET", "specialpayment", cast_to=builtins.list[SpecialPayment]
+        )
 
     def create_many(
         self,

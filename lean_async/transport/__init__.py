@@ -4,7 +4,7 @@
 used alone. Per-request settings travel in ``request.extensions``; see `extensions`.
 """
 
-from typing import TYPE_CHECKING
+import typing
 
 from lean_async.transport import extensions
 from lean_async.transport._budget import RetryBudget
@@ -23,7 +23,7 @@ from lean_async.transport.limit import ResponseLimitTransport
 from lean_async.transport.retry import RetryTransport
 from lean_async.transport.stack import build_stack
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from lean_async.transport._aiohttp import AiohttpTransport as AiohttpTransport
 
 __all__ = [

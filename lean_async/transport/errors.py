@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
+import datetime
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Final
 
 import httpx
@@ -76,14 +76,18 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
             APIResponseValidationError: an error body nested too deeply to decode.
         """
         started = time.perf_counter()
-        with _mapped_exceptions(request, started, self._redactor):
+        try:
             response = await self._inner.handle_async_request(request)
             if not 200 <= response.status_code < 300:
                 await response.aread()
+        except httpx.RequestError as exc:
+            raise _mapped(exc, request, started, self._redactor) from exc
         if _log.isEnabledFor(logging.DEBUG):
             _log_call(request, response.status_code, started)
         if 200 <= response.status_code < 300:
             return response
+        # What httpx.AsyncClient would have set; the error hands the response to users.
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         raise _status_error(request, response, self._redactor)
 
     async def aclose(self) -> None:
@@ -91,20 +95,18 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-@contextlib.contextmanager
-def _mapped_exceptions(
-    request: httpx.Request, started: float, redactor: Redactor | None
-) -> Iterator[None]:
-    try:
-        yield
-    except httpx.RequestError as exc:
-        if _log.isEnabledFor(logging.DEBUG):
-            _log_call(request, type(exc).__name__, started)
-        target = next(dst for src, dst in _EXCEPTIONS.items() if isinstance(exc, src))
-        if redactor is not None:
-            _redact_chain(exc, redactor)
-        message = str(exc) or type(exc).__name__
-        raise target(message, **call_context(request)) from exc
+def _mapped(
+    exc: httpx.RequestError, request: httpx.Request, started: float, redactor: Redactor | None
+) -> APIError:
+    """Return the `APIError` for an httpx exception (a plain try/except on the hot path:
+    a generator context manager costs more than the call it guards)."""
+    if _log.isEnabledFor(logging.DEBUG):
+        _log_call(request, type(exc).__name__, started)
+    target = next(dst for src, dst in _EXCEPTIONS.items() if isinstance(exc, src))
+    if redactor is not None:
+        _redact_chain(exc, redactor)
+    message = str(exc) or type(exc).__name__
+    return target(message, **call_context(request))
 
 
 def _redact_chain(exc: BaseException, redactor: Redactor) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
+
 import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES
@@ -86,17 +88,34 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
             if len(content) > limit:
                 raise self._too_large(request, response)
             return content
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        declared, encoded = _framing(response.headers)
+        if declared > limit:
             raise self._too_large(request, response)
-        chunks: list[bytes] = []
+        stream = response.stream
+        if encoded or not isinstance(stream, httpx.AsyncByteStream):
+            return await self._collect(request, response, response.aiter_bytes())
+        # An unencoded body straight from the stream: `aiter_bytes` would run a decoder
+        # and a chunker for nothing, which costs more than the rest of this layer.
+        try:
+            return await self._collect(request, response, stream)
+        except httpx.RequestError as exc:
+            exc.request = request  # what aiter_bytes would have attached
+            raise
+        finally:
+            await response.aclose()
+
+    async def _collect(
+        self, request: httpx.Request, response: httpx.Response, chunks: AsyncIterable[bytes]
+    ) -> bytes:
+        limit = self._max_bytes
+        parts: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in chunks:
             size += len(chunk)
             if size > limit:
                 raise self._too_large(request, response)
-            chunks.append(chunk)
-        return b"".join(chunks)
+            parts.append(chunk)
+        return b"".join(parts)
 
     def _too_large(
         self, request: httpx.Request, response: httpx.Response
@@ -108,3 +127,18 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
             status_code=response.status_code,
             **call_context(request),
         )
+
+
+def _framing(headers: httpx.Headers) -> tuple[int, bool]:
+    """Return the declared Content-Length (-1 if none or unclear) and whether the body is
+    content-encoded, in one pass over the headers."""
+    declared, encoded = -1, False
+    lengths = 0
+    for name, value in headers.raw:
+        lowered = name.lower()
+        if lowered == b"content-length":
+            lengths += 1
+            declared = int(value) if value.isdigit() and lengths == 1 else -1
+        elif lowered == b"content-encoding":
+            encoded = encoded or value.strip().lower() not in {b"", b"identity"}
+    return declared, encoded

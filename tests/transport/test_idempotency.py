@@ -9,6 +9,7 @@ import pytest
 
 from lean_async.transport import IdempotencyTransport, RetryPolicy, RetryTransport
 from lean_async.transport import extensions as ext
+from lean_async.transport.idempotency import new_key
 from tests.transport.helpers import Server, Sleep, build
 
 
@@ -93,3 +94,14 @@ async def test_repr_and_aclose() -> None:
     assert repr(transport).startswith("IdempotencyTransport(")
     await transport.aclose()
     assert closed == [True]
+
+
+def test_new_keys_are_random_version_4_uuids() -> None:
+    """new_key() gives canonical uuid4 text (version 4, RFC variant), never repeating."""
+    keys = [new_key() for _ in range(2000)]
+    assert len(set(keys)) == len(keys)
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122

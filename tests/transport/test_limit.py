@@ -169,3 +169,26 @@ async def test_repr_and_aclose() -> None:
     assert repr(transport).endswith("max_bytes=10)")
     await transport.aclose()
     assert closed == [True]
+
+
+async def test_unencoded_stream_is_read_whole_and_closed() -> None:
+    """An identity body streamed in chunks is joined, its stream closed, the response read."""
+    closed: list[bool] = []
+
+    class Parts(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for part in (b'{"a":', b" 1", b"}"):
+                yield part
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Parts(), headers={"Content-Length": "8"})
+
+    limited = ResponseLimitTransport(httpx.MockTransport(handler), max_bytes=8)
+    response = await limited.handle_async_request(httpx.Request("GET", "https://h/x"))
+    assert response.content == b'{"a": 1}'
+    assert response.json() == {"a": 1}
+    assert closed == [True]
+    assert response.is_closed

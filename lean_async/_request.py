@@ -1,0 +1,142 @@
+"""Building each call's `httpx.Request` cheaply: what httpx.AsyncClient would do, once.
+
+`httpx.AsyncClient.send` spends more per call than the rest of the SDK (URL merging,
+header and cookie merging, auth and redirect generators). `RequestFactory` keeps what is
+the same for every call of a client (the parsed base URL, the default headers, the JSON
+encoder) and builds each request from it; the transport stack does the rest.
+
+Two shortcuts touch httpx internals (the named tuple inside `httpx.URL`, the list inside
+`httpx.Headers`); each is checked once against the public way when the factory is made
+and is skipped if httpx ever changes them.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+__all__ = ["BaseURL", "RequestFactory"]
+
+# httpx's own encoding of a json= body (compact, UTF-8, no NaN), built once.
+_ENCODER = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+# A path httpx's parser would leave exactly as written: unreserved characters and
+# percent escapes, no dots (so no "." or ".." segments), no query or fragment, no
+# leading slash (httpx's base_url merge drops it).
+_PLAIN_PATH = re.compile(r"(?!/)(?:[A-Za-z0-9_~/-]|%[0-9A-Fa-f]{2})*")
+
+
+class BaseURL:
+    """The client's base URL, parsed once, and the cheap join of a path below it.
+
+    Parsing a URL string is most of what `httpx.Request` costs; the paths the resources
+    send (an endpoint and a percent-encoded identifier) need none of it, so they are
+    joined onto the parsed base directly. Anything else goes through httpx's parser.
+
+    Args:
+        url: an absolute URL ending in ``/`` (as `resolve_target` returns).
+    """
+
+    __slots__ = ("_fast", "_path", "_reference", "text", "url")
+
+    def __init__(self, url: str) -> None:
+        self.text = url
+        self.url = httpx.URL(url)
+        reference = getattr(self.url, "_uri_reference", None)
+        self._reference = reference
+        self._path: str = getattr(reference, "path", "")
+        # httpx keeps a parsed URL as a named tuple; if that ever changes, parse always.
+        sample = "customer/uid%201_-~"
+        self._fast = (
+            hasattr(reference, "_replace")
+            and self.url.query == b""
+            and not self.url.fragment
+            and self._join_fast(sample) == httpx.URL(url + sample)
+        )
+
+    def join(self, path: str) -> httpx.URL:
+        """Return the absolute URL of *path* (relative, already percent-encoded)."""
+        if self._fast and _PLAIN_PATH.fullmatch(path):
+            return self._join_fast(path)
+        return httpx.URL(self.text + path.lstrip("/"))
+
+    def _join_fast(self, path: str) -> httpx.URL:
+        url = httpx.URL.__new__(httpx.URL)
+        url._uri_reference = self._reference._replace(path=self._path + path)  # type: ignore[union-attr]
+        return url
+
+
+class RequestFactory:
+    """Builds the `httpx.Request` of each call below one base URL.
+
+    Args:
+        base_url: an absolute URL ending in ``/``.
+        headers: the headers every request carries (``Host`` is added from the URL).
+    """
+
+    __slots__ = ("_fast_headers", "_template", "base")
+
+    def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
+        self.base = BaseURL(base_url)
+        self._template = httpx.Headers({"Host": self.base.url.netloc.decode("ascii"), **headers})
+        sample = [(b"Content-Length", b"2")]
+        self._fast_headers = False
+        self._fast_headers = (
+            self._headers(sample).multi_items()
+            == httpx.Headers(self._template.raw + sample).multi_items()
+            if isinstance(getattr(self._template, "_list", None), list)
+            else False
+        )
+
+    def build(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        idempotency_key: str | None,
+        extensions: dict[str, Any],
+    ) -> httpx.Request:
+        """Return the request of one call, its body read (``request.content`` is set).
+
+        Args:
+            method: the HTTP method.
+            path: the path below the base URL, already percent-encoded.
+            json: the JSON body, or ``None`` for none.
+            idempotency_key: the ``Idempotency-Key`` header, if any.
+            extensions: the request's extensions (timeout and lean-async's settings).
+        """
+        extra: list[tuple[bytes, bytes]] = []
+        if json is None:
+            content = b""
+        else:
+            content = _ENCODER.encode(json).encode()
+            extra.append((b"Content-Type", b"application/json"))
+        if content or method in _BODY_METHODS:
+            extra.append((b"Content-Length", str(len(content)).encode("ascii")))
+        if idempotency_key:
+            extra.append((b"Idempotency-Key", idempotency_key.encode()))
+        # stream= skips httpx's header inference: Host and the body headers are set here.
+        request = httpx.Request(
+            method,
+            self.base.join(path),
+            headers=self._headers(extra),
+            stream=httpx.ByteStream(content),
+            extensions=extensions,
+        )
+        request.read()  # sets request.content, as httpx does for a bytes body
+        return request
+
+    def _headers(self, extra: list[tuple[bytes, bytes]]) -> httpx.Headers:
+        if not self._fast_headers:
+            return httpx.Headers(self._template.raw + extra)
+        headers = httpx.Headers(self._template)  # copies the template's list
+        # The (name, lowercased name, value) triples httpx.Headers keeps; the names
+        # added here are ASCII and not in the template.
+        headers._list.extend((name, name.lower(), value) for name, value in extra)
+        return headers
