@@ -65,6 +65,7 @@ class _Shared:
     """What every `with_options` copy of one client shares: the stack, target and pool."""
 
     __slots__ = (
+        "backend",
         "closed",
         "environment",
         "redactor",
@@ -78,8 +79,10 @@ class _Shared:
         environment: _config.Environment,
         base_url: str,
         redactor: Redactor,
+        backend: _config.Backend | None,
     ) -> None:
         self.stack = stack
+        self.backend = backend
         self.environment = environment
         self.redactor = redactor
         self.closed = False
@@ -121,6 +124,10 @@ class LeanClient:
         max_response_bytes: the largest response body accepted, counted after
             decoding (default 64 MiB, enough for 100,000 gigs from a list call); a
             larger one raises `APIResponseValidationError` without being held whole.
+        backend: the HTTP library under the stack when neither *http_client* nor
+            *transport* is given: ``"httpx"`` (httpx's pooled transport; what respx
+            mocks) or ``"aiohttp"`` (lean-async's own aiohttp base, needs the
+            ``[aiohttp]`` extra; several times faster under concurrency).
 
     Raises:
         LeanError: no API key, an unknown environment, an unsafe base URL, or a
@@ -143,6 +150,7 @@ class LeanClient:
         backoff_base: float = _config.DEFAULT_BACKOFF_BASE,
         backoff_cap: float = _config.DEFAULT_BACKOFF_CAP,
         max_response_bytes: int = _config.DEFAULT_MAX_RESPONSE_BYTES,
+        backend: _config.Backend = _config.DEFAULT_BACKEND,
     ) -> None:
         _logging.setup_from_env()
         key = api_key if api_key is not None else os.environ.get(_config.ENV_API_KEY)
@@ -153,6 +161,9 @@ class LeanClient:
             )
         if http_client is not None and transport is not None:
             raise LeanError("pass http_client= or transport=, not both")
+        if backend not in _config.BACKENDS:
+            choices = ", ".join(repr(name) for name in _config.BACKENDS)
+            raise LeanError(f"unknown backend {backend!r}; expected one of {choices}")
         secret = _config.Secret(key)
         with _as_lean_error():
             environment_, url = _config.resolve_target(environment, base_url)
@@ -166,13 +177,7 @@ class LeanClient:
         elif transport is not None:
             base = transport
         else:
-            keepalive = (
-                max_connections if max_keepalive_connections is None else max_keepalive_connections
-            )
-            limits = httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=keepalive
-            )
-            base = httpx.AsyncHTTPTransport(limits=limits)
+            base = _pooled_base(backend, max_connections, max_keepalive_connections)
         policy = RetryPolicy(
             max_retries=settings.max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
         )
@@ -183,7 +188,8 @@ class LeanClient:
             budget=RetryBudget(),
             max_response_bytes=max_response_bytes,
         )
-        shared = _Shared(stack, environment_, url, Redactor(secret))
+        pooled = http_client is None and transport is None
+        shared = _Shared(stack, environment_, url, Redactor(secret), backend if pooled else None)
         self._attach(shared, settings, owner=True)
 
     def _attach(self, shared: _Shared, settings: _config.CallSettings, *, owner: bool) -> None:
@@ -197,6 +203,11 @@ class LeanClient:
     def environment(self) -> _config.Environment:
         """The environment this client talks to."""
         return self._shared.environment
+
+    @property
+    def backend(self) -> _config.Backend | None:
+        """The pooled HTTP library under the stack, or None with *transport*/*http_client*."""
+        return self._shared.backend
 
     @property
     def base_url(self) -> str:
@@ -547,3 +558,20 @@ def _cancelled_note(method: str, path: str, idempotency_key: str) -> str:
         f"with Idempotency-Key {idempotency_key!r}. Call again with "
         f"idempotency_key={idempotency_key!r} to retry it without acting twice."
     )
+
+
+def _pooled_base(
+    backend: _config.Backend, max_connections: int, max_keepalive_connections: int | None
+) -> httpx.AsyncBaseTransport:
+    """Return the pooled base transport of *backend*, owned (and closed) by the client."""
+    if backend == "aiohttp":
+        from lean_async.transport._aiohttp import (
+            AiohttpTransport,  # its ImportError names the extra
+        )
+
+        return AiohttpTransport(
+            max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
+        )
+    keepalive = max_connections if max_keepalive_connections is None else max_keepalive_connections
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive)
+    return httpx.AsyncHTTPTransport(limits=limits)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 import ipaddress
 import os
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 import httpx
 
 __all__ = [
+    "BACKENDS",
     "BASE_URLS",
+    "DEFAULT_BACKEND",
     "DEFAULT_BACKOFF_BASE",
     "DEFAULT_BACKOFF_CAP",
     "DEFAULT_MAX_CONNECTIONS",
@@ -23,6 +25,7 @@ __all__ = [
     "ENV_BASE_URL",
     "ENV_ENVIRONMENT",
     "ENV_LOG",
+    "Backend",
     "CallSettings",
     "Environment",
     "Secret",
@@ -60,6 +63,12 @@ DEFAULT_RETRY_AFTER_CAP: Final = 60.0
 DEFAULT_MAX_CONNECTIONS: Final = 100
 # The list endpoints return every object at once: 100,000 gigs are about 40 MB of JSON.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+
+Backend = Literal["httpx", "aiohttp"]
+"""The HTTP libraries `LeanClient` can pool connections with."""
+
+BACKENDS: Final[tuple[Backend, ...]] = ("httpx", "aiohttp")
+DEFAULT_BACKEND: Final[Backend] = "httpx"
 
 
 class Secret:

@@ -502,14 +502,13 @@ async def test_the_client_is_left_to_its_default_backend_when_none_is_given() ->
         assert lean.base_url.startswith("https://app.staging.withlean.com/api")
 
 
-@pytest.mark.skip(reason="LeanClient backend= lands with the aiohttp base")
 @pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
 async def test_backend_reaches_the_client(backend: str) -> None:
     """--backend is passed through to LeanClient(backend=...)."""
     async with build_client(
         api_key=KEY, base_url=None, environment=None, backend=backend, concurrency=16
     ) as lean:
-        assert lean.backend == backend  # type: ignore[attr-defined]
+        assert lean.backend == backend
 
 
 def test_plain_progress_lines_when_not_a_terminal() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from types import FrameType
 from typing import Any
+from unittest import mock
 
 import attrs
 import httpx
@@ -598,3 +599,28 @@ async def test_responses_handed_out_are_complete() -> None:
     error_response = info.value.response  # type: ignore[attr-defined]
     assert error_response.elapsed.total_seconds() >= 0
     assert error_response.request.url == SANDBOX + "/gig/1"
+
+
+def test_unknown_backend_is_refused() -> None:
+    """backend= names one of the two pooled bases, or the client refuses to build."""
+    with pytest.raises(LeanError, match="unknown backend 'requests'"):
+        LeanClient(api_key=KEY, backend="requests")  # type: ignore[arg-type]
+
+
+async def test_aiohttp_backend_owns_and_closes_its_base() -> None:
+    """backend="aiohttp" puts lean-async's aiohttp base under the stack and closes it."""
+    from lean_async.transport import AiohttpTransport
+
+    seen: list[httpx.AsyncBaseTransport] = []
+    original = AiohttpTransport.aclose
+
+    async def spy(self: AiohttpTransport) -> None:
+        seen.append(self)
+        await original(self)
+
+    lean = LeanClient(api_key=KEY, backend="aiohttp", max_connections=3)
+    with mock.patch.object(AiohttpTransport, "aclose", spy):
+        await lean.with_options(max_retries=0).aclose()  # a copy closes nothing
+        assert seen == []
+        await lean.aclose()
+    assert len(seen) == 1

@@ -8,20 +8,21 @@ import httpx
 import pytest
 
 from lean_async import CustomerStatus, LeanClient, PaymentStatus
+from lean_async._config import BACKENDS
 from lean_async.sandbox import DropAfterCommit, ManualClock, Sandbox, running_server
 from lean_async.testing import set_testing
 from tests.e2e.conftest import new_customer, new_gig
 
 
-@pytest.fixture
-async def served() -> AsyncIterator[tuple[Sandbox, LeanClient]]:
-    """A ManualClock sandbox on a free loopback port, and a client pointed at its URL."""
+@pytest.fixture(params=BACKENDS)
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Sandbox, LeanClient]]:
+    """A ManualClock sandbox on a free loopback port, and a client on each backend."""
     set_testing(True)
     try:
         async with (
             Sandbox(clock=ManualClock()) as sandbox,
             running_server(sandbox) as url,
-            LeanClient(api_key=sandbox.api_key, base_url=url) as lean,
+            LeanClient(api_key=sandbox.api_key, base_url=url, backend=request.param) as lean,
         ):
             yield sandbox, lean
     finally:
