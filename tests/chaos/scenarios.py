@@ -20,6 +20,7 @@ from typing import Final
 import attrs
 
 from lean_async import LeanClient
+from lean_async._config import DEFAULT_BACKEND, Backend
 from lean_async.transport import RetryBudget
 from tests.chaos.leaks import LeakScanner
 from tests.chaos.payouts import Audit, Tally, audit, make_payouts, onboard_workers, pay_all
@@ -41,6 +42,7 @@ class StormReport:
         calls: logical calls (first calls and re-runs); ``attempts``: HTTP requests
             the proxy received for them (retries and reconciliation lookups included).
         rounds: call rounds needed (1 = no re-run needed).
+        backend: the base of the client under test.
         faults: injected faults by kind.
     """
 
@@ -48,6 +50,7 @@ class StormReport:
     seed: int
     rate: float
     concurrency: int
+    backend: Backend = DEFAULT_BACKEND
     calls: int = 0
     attempts: int = 0
     forwarded: int = 0
@@ -67,9 +70,11 @@ class OutageReport:
         calls: logical calls made during the outage; ``attempts``: requests they made.
         bound: the most attempts the retry budget allows (calls + capacity / retry cost).
         rerun_rounds: rounds needed after the outage to finish every payment.
+        backend: the base of the client under test.
     """
 
     calls: int
+    backend: Backend = DEFAULT_BACKEND
     attempts: int = 0
     bound: int = 0
     seconds: float = 0.0
@@ -83,10 +88,13 @@ class OutageReport:
         return self.attempts / self.calls if self.calls else 0.0
 
 
-def _client(url: str, api_key: str, timeout: float, max_retries: int = 3) -> LeanClient:
+def _client(
+    url: str, api_key: str, timeout: float, backend: Backend, max_retries: int = 3
+) -> LeanClient:
     return LeanClient(
         api_key=api_key,
         base_url=url,
+        backend=backend,
         timeout=timeout,
         max_retries=max_retries,
         backoff_base=_BACKOFF_BASE,
@@ -114,18 +122,22 @@ async def payout_storm(
     max_retries: int = 3,
     max_rounds: int = 10,
     scanner: LeakScanner | None = None,
+    backend: Backend = DEFAULT_BACKEND,
 ) -> StormReport:
     """Pay *payouts* mixed payouts through the proxy at fault *rate*; re-run; audit.
 
     *workers*: how many ACTIVE workers to onboard first, or the ids of existing ones.
     *max_retries* is the SDK's default (3) unless a test wants more calls to fail.
+    *backend* is the base of the client under test (the direct, auditing one uses httpx).
     """
-    report = StormReport(payouts=payouts, seed=seed, rate=rate, concurrency=concurrency)
+    report = StormReport(
+        payouts=payouts, seed=seed, rate=rate, concurrency=concurrency, backend=backend
+    )
     plan = FaultPlan(seed=seed, rate=rate)
     async with (
         LeanClient(api_key=sandbox.api_key, base_url=sandbox.url) as direct,
         FaultProxy(sandbox.port, plan, stall_seconds=timeout * 1.5) as proxy,
-        _client(proxy.url, sandbox.api_key, timeout, max_retries) as lean,
+        _client(proxy.url, sandbox.api_key, timeout, backend, max_retries) as lean,
     ):
         ids = await _workers(direct, workers, prefix)
         batch = make_payouts(payouts, ids, prefix=prefix, seed=seed)
@@ -156,16 +168,20 @@ async def outage(
     concurrency: int = 32,
     workers: int | Sequence[str] = 4,
     max_rounds: int = 5,
+    backend: Backend = DEFAULT_BACKEND,
 ) -> OutageReport:
-    """Run *calls* payouts while every attempt gets 503, then re-run them once it ends."""
-    report = OutageReport(calls=calls)
+    """Run *calls* payouts while every attempt gets 503, then re-run them once it ends.
+
+    *backend* is the base of the client under test (the direct, auditing one uses httpx).
+    """
+    report = OutageReport(calls=calls, backend=backend)
     plan = FaultPlan(seed=seed)
     budget = RetryBudget()
     report.bound = calls + budget.capacity // budget.retry_cost
     async with (
         LeanClient(api_key=sandbox.api_key, base_url=sandbox.url) as direct,
         FaultProxy(sandbox.port, plan) as proxy,
-        _client(proxy.url, sandbox.api_key, 5.0) as lean,
+        _client(proxy.url, sandbox.api_key, 5.0, backend) as lean,
     ):
         ids = await _workers(direct, workers, prefix)
         batch = make_payouts(calls, ids, prefix=prefix, seed=seed)

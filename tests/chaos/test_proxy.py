@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from lean_async import LeanClient
+from lean_async._config import Backend
 from tests.chaos.payouts import Tally, audit, make_payouts, pay_all
 from tests.chaos.proxy import ALL_KINDS, FaultKind, FaultPlan, FaultProxy
 from tests.chaos.sandbox_process import SandboxProcess
@@ -66,7 +67,7 @@ async def test_outage_answers_503_without_forwarding(sandbox: SandboxProcess) ->
 @pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.value)
 @pytest.mark.parametrize("resource", ["gig", "special"])
 async def test_each_fault_kind_pays_exactly_once(
-    sandbox: SandboxProcess, workers: list[str], kind: FaultKind, resource: str
+    sandbox: SandboxProcess, workers: list[str], kind: FaultKind, resource: str, backend: Backend
 ) -> None:
     """One fault of each kind on a payment's first attempt: retried, paid once, answer kept."""
     prefix = f"kind{next(_runs)}"
@@ -75,7 +76,11 @@ async def test_each_fault_kind_pays_exactly_once(
         LeanClient(api_key=sandbox.api_key, base_url=sandbox.url) as direct,
         FaultProxy(sandbox.port, plan, stall_seconds=0.8, retry_after="0") as proxy,
         LeanClient(
-            api_key=sandbox.api_key, base_url=proxy.url, timeout=0.5, backoff_base=0.01
+            api_key=sandbox.api_key,
+            base_url=proxy.url,
+            timeout=0.5,
+            backoff_base=0.01,
+            backend=backend,
         ) as lean,
     ):
         payouts = [p for p in make_payouts(6, workers, prefix=prefix) if p.kind == resource][:1]

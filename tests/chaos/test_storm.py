@@ -1,7 +1,8 @@
 """100 payouts at concurrency 32 through 30% faults: exactly once, nothing lost, nothing leaked.
 
-The storm runs once for the module (a sync fixture around `asyncio.run`); each promise is
-its own test on that run, so one broken promise does not hide another. The client allows
+The storm runs once per backend (httpx, aiohttp) for the module (a sync fixture around
+`asyncio.run`); each promise is its own test on that run, so one broken promise does not
+hide another. The client allows
 one retry (the SDK's default is three) so that some calls fail, are re-run as the README
 says, and give the leak scan errors to look into.
 """
@@ -13,6 +14,7 @@ from typing import Final
 
 import pytest
 
+from lean_async._config import BACKENDS, Backend
 from tests.chaos.conftest import API_KEY
 from tests.chaos.leaks import LeakScanner
 from tests.chaos.proxy import ALL_KINDS
@@ -22,9 +24,12 @@ from tests.chaos.scenarios import StormReport, payout_storm
 PAYOUTS: Final = 100
 
 
-@pytest.fixture(scope="module")
-def storm(sandbox: SandboxProcess, workers: list[str]) -> tuple[StormReport, LeakScanner]:
-    """The storm's report, and the leak scanner that watched it at DEBUG."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def storm(
+    request: pytest.FixtureRequest, sandbox: SandboxProcess, workers: list[str]
+) -> tuple[StormReport, LeakScanner]:
+    """One storm per backend: its report, and the leak scanner that watched it at DEBUG."""
+    backend: Backend = request.param
     scanner = LeakScanner(API_KEY)
 
     async def run() -> StormReport:
@@ -35,11 +40,12 @@ def storm(sandbox: SandboxProcess, workers: list[str]) -> tuple[StormReport, Lea
                     payouts=PAYOUTS,
                     rate=0.3,
                     seed=11,
-                    prefix="storm",
+                    prefix=f"storm-{backend}",
                     workers=workers,
                     timeout=0.5,
                     max_retries=1,
                     scanner=scanner,
+                    backend=backend,
                 )
 
     return asyncio.run(run()), scanner
