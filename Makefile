@@ -40,10 +40,12 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stack.py
 
-# The full chaos run (docs/reliability.md): payout storms through a fault-injecting proxy,
-# an outage, the key-leak scan and 6 x 1,700 fuzz examples. Bounded; about 3-5 minutes.
+# The full chaos run (docs/reliability.md): on each backend (httpx, aiohttp) a payout storm
+# through a fault-injecting proxy, an outage and the key-leak scan; then 6 x 1,700 fuzz
+# examples. Bounded; about 5-8 minutes. CHAOS_BACKEND=aiohttp runs one backend only.
 chaos: $(STAMP)
-	$(BIN)/python -m tests.chaos.run --payouts 1000 --seeds 1 --examples $${CHAOS_EXAMPLES:-1700}
+	$(BIN)/python -m tests.chaos.run --payouts 1000 --seeds 1 --examples $${CHAOS_EXAMPLES:-1700} \
+		--backend $${CHAOS_BACKEND:-all}
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache

@@ -1,12 +1,14 @@
 """``make chaos``: the full chaos run, with its figures printed.
 
     python -m tests.chaos.run [--payouts 1000] [--seeds 1,2] [--rate 0.3] [--examples N]
+                              [--backend httpx|aiohttp|all]
 
-1. Payout storms: for each seed, 1,000 mixed payouts at concurrency 32 through the
+1. Payout storms: for each backend (the base of the client under test; all of them
+   unless ``--backend`` names one) and each seed, 1,000 mixed payouts at concurrency 32 through the
    fault-injecting proxy (30% of attempts faulted, eight kinds) in front of
    ``lean-async sandbox`` run as a subprocess; failed calls re-run as the README says.
-   The key-leak scan watches every storm.
-2. Outage: 1,000 payouts while every attempt gets 503; attempts per logical call.
+   The key-leak scan watches every storm (one scan per backend).
+2. Outage, per backend: 1,000 payouts while every attempt gets 503; attempts per call.
 3. Fuzzing: ``--examples`` hypothesis examples per property, six properties.
 
 Every phase is bounded in time; the sandbox process is ended by its pid. Exits 1 when a
@@ -24,6 +26,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Final
 
+import attrs
+
+from lean_async._config import BACKENDS, Backend
 from tests.chaos import fuzz
 from tests.chaos.leaks import LeakScanner
 from tests.chaos.sandbox_process import sandbox_process
@@ -46,8 +51,8 @@ def _counts(counter: Counter[str]) -> str:
 def _print_storm(r: StormReport) -> None:
     a = r.audit
     _out(
-        f"\n== payout storm, seed {r.seed}: {r.payouts} payouts, concurrency {r.concurrency}, "
-        f"{r.rate:.0%} faults =="
+        f"\n== payout storm [{r.backend}], seed {r.seed}: {r.payouts} payouts, "
+        f"concurrency {r.concurrency}, {r.rate:.0%} faults =="
     )
     _out(
         f"calls {r.calls} (rounds {r.rounds}), attempts {r.attempts}, "
@@ -66,7 +71,7 @@ def _print_storm(r: StormReport) -> None:
 
 def _print_outage(r: OutageReport) -> None:
     a = r.audit
-    _out(f"\n== outage: {r.calls} payouts while every attempt gets 503 ==")
+    _out(f"\n== outage [{r.backend}]: {r.calls} payouts while every attempt gets 503 ==")
     _out(
         f"attempts {r.attempts} for {r.calls} logical calls: amplification "
         f"{r.amplification:.2f}x (budget bound {r.bound / r.calls:.2f}x), {r.seconds:.1f} s"
@@ -78,30 +83,65 @@ def _print_outage(r: OutageReport) -> None:
     _out(f"undocumented exceptions: {_counts(r.tally.undocumented)}")
 
 
-async def _storms(
-    seeds: Sequence[int], payouts: int, rate: float, scanner: LeakScanner
-) -> tuple[list[StormReport], OutageReport]:
-    """Run the storms (watched by *scanner*) and the outage against one sandbox process."""
-    reports = []
+@attrs.define
+class _BackendRun:
+    """The storms, the outage and the leak scan of one backend."""
+
+    backend: Backend
+    scanner: LeakScanner
+    storms: list[StormReport] = attrs.field(factory=list)
+    outage: OutageReport | None = None
+
+
+async def _run_backends(
+    backends: Sequence[Backend], seeds: Sequence[int], payouts: int, rate: float
+) -> list[_BackendRun]:
+    """Run each backend's storms (watched by its own scanner) and outage on one sandbox."""
+    runs = []
     with sandbox_process(_API_KEY) as sandbox:
         _out(f"sandbox: pid {sandbox.pid}, port {sandbox.port}")
-        for seed in seeds:
-            with scanner.capturing_logs():
-                async with asyncio.timeout(_STORM_TIMEOUT):
-                    report = await payout_storm(
-                        sandbox,
-                        payouts=payouts,
-                        rate=rate,
-                        seed=seed,
-                        prefix=f"storm{seed}",
-                        scanner=scanner,
-                    )
-            _print_storm(report)
-            reports.append(report)
-        async with asyncio.timeout(_OUTAGE_TIMEOUT):
-            outage_report = await outage(sandbox, calls=payouts, prefix="outage")
-        _print_outage(outage_report)
-    return reports, outage_report
+        for backend in backends:
+            run = _BackendRun(backend, LeakScanner(_API_KEY))
+            for seed in seeds:
+                with run.scanner.capturing_logs():
+                    async with asyncio.timeout(_STORM_TIMEOUT):
+                        report = await payout_storm(
+                            sandbox,
+                            payouts=payouts,
+                            rate=rate,
+                            seed=seed,
+                            prefix=f"storm{seed}-{backend}",
+                            scanner=run.scanner,
+                            backend=backend,
+                        )
+                _print_storm(report)
+                run.storms.append(report)
+            async with asyncio.timeout(_OUTAGE_TIMEOUT):
+                run.outage = await outage(
+                    sandbox, calls=payouts, prefix=f"outage-{backend}", backend=backend
+                )
+            _print_outage(run.outage)
+            _out(f"\n== key-leak scan [{backend}] (all its storms) ==")
+            _out(run.scanner.summary())
+            runs.append(run)
+    return runs
+
+
+def _broken_payouts(run: _BackendRun) -> dict[str, int]:
+    """The payout promises one backend's run broke, by name (0 = kept)."""
+    assert run.outage is not None
+    reports = [*run.storms, run.outage]
+    return {
+        "duplicates": sum(r.audit.duplicates for r in reports),
+        "lost": sum(r.audit.lost for r in reports),
+        "wrong": sum(r.audit.wrong for r in reports),
+        "undocumented exceptions (payouts)": sum(
+            sum(r.tally.undocumented.values()) for r in reports
+        ),
+        "key occurrences": run.scanner.total,
+        "errors that do not survive pickle": sum(run.scanner.unpicklable.values()),
+        "amplification above the budget bound": int(run.outage.attempts > run.outage.bound),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,14 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0.3)
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--examples", type=int, default=fuzz.examples(1700))
+    parser.add_argument(
+        "--backend",
+        choices=[*BACKENDS, "all"],
+        default="all",
+        help="the base of the client under test (default: each in turn)",
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
+    backends: list[Backend] = list(BACKENDS) if args.backend == "all" else [args.backend]
     started = time.perf_counter()
-    scanner = LeakScanner(_API_KEY)
-    storms, outage_report = asyncio.run(_storms(seeds, args.payouts, args.rate, scanner))
-
-    _out("\n== key-leak scan (all storms) ==")
-    _out(scanner.summary())
+    runs = asyncio.run(_run_backends(backends, seeds, args.payouts, args.rate))
 
     _out(f"\n== fuzzing: {args.examples} examples per property ==")
     tallies = []
@@ -135,17 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     total_examples = sum(t.examples for t in tallies)
 
     broken = {
-        "duplicates": sum(r.audit.duplicates for r in storms) + outage_report.audit.duplicates,
-        "lost": sum(r.audit.lost for r in storms) + outage_report.audit.lost,
-        "wrong": sum(r.audit.wrong for r in storms) + outage_report.audit.wrong,
-        "undocumented exceptions (payouts)": sum(
-            sum(t.undocumented.values()) for t in [*(r.tally for r in storms), outage_report.tally]
-        ),
-        "key occurrences": scanner.total,
-        "errors that do not survive pickle": sum(scanner.unpicklable.values()),
-        "broken fuzz examples": sum(sum(t.broken.values()) for t in tallies),
-        "amplification above the budget bound": int(outage_report.attempts > outage_report.bound),
+        f"[{run.backend}] {name}": value
+        for run in runs
+        for name, value in _broken_payouts(run).items()
     }
+    broken["broken fuzz examples"] = sum(sum(t.broken.values()) for t in tallies)
     _out(f"\n== summary ({time.perf_counter() - started:.0f} s, {total_examples} fuzz examples) ==")
     for name, value in broken.items():
         _out(f"{'ok  ' if value == 0 else 'FAIL'} {name}: {value}")
