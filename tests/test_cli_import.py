@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from lean_async import LeanClient
+from lean_async._config import Backend
 from lean_async._payroll import (
     ANNOTATION_COLUMNS,
     CANCELLED,
@@ -591,13 +592,14 @@ def test_subprocess_bad_rows_are_reported_and_nothing_is_sent(
 
 
 def test_subprocess_sigint_mid_way_then_rerun_pays_each_gig_exactly_once(
-    served: tuple[SandboxProcess, list[str]], tmp_path: Path
+    served: tuple[SandboxProcess, list[str]], tmp_path: Path, backend: Backend
 ) -> None:
     """SIGINT mid-import stops cleanly (exit 130); the re-run leaves 0 duplicates, 0 missing."""
     total = 150
     sandbox, workers = served
     path = tmp_path / "payroll.csv"
-    write_sample_gigs(path, workers, count=total, prefix="pay", end=START)
+    prefix = f"pay{backend}"  # the sandbox is shared by both backends' runs
+    write_sample_gigs(path, workers, count=total, prefix=prefix, end=START)
     _admin(
         sandbox,
         "POST",
@@ -605,7 +607,7 @@ def test_subprocess_sigint_mid_way_then_rerun_pays_each_gig_exactly_once(
         {"kind": "latency", "seconds": 0.05, "route": "POST /gig", "times": None},
     )
     env = _env(sandbox) | {"PYTHONUNBUFFERED": "1"}
-    command = _command("gigs", "import", str(path), "--concurrency", "4")
+    command = _command("gigs", "import", str(path), "--concurrency", "4", "--backend", backend)
     proc = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -628,14 +630,14 @@ def test_subprocess_sigint_mid_way_then_rerun_pays_each_gig_exactly_once(
     assert proc.returncode == 130, first_output
     assert "Ctrl-C: starting no new rows" in first_output
     assert "not attempted" in first_output
-    paid_first = [g for g in _gig_ids(sandbox) if g.startswith("pay-")]
+    paid_first = [g for g in _gig_ids(sandbox) if g.startswith(f"{prefix}-")]
     assert 0 < len(paid_first) < total
 
     _admin(sandbox, "DELETE", "/_sandbox/faults")
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stdout + again.stderr
-    gig_ids = Counter({g: n for g, n in _gig_ids(sandbox).items() if g.startswith("pay-")})
-    assert set(gig_ids) == {f"pay-{n:05d}" for n in range(1, total + 1)}  # none missing
+    gig_ids = Counter({g: n for g, n in _gig_ids(sandbox).items() if g.startswith(f"{prefix}-")})
+    assert set(gig_ids) == {f"{prefix}-{n:05d}" for n in range(1, total + 1)}  # none missing
     assert max(gig_ids.values()) == 1  # no duplicate
     already = re.search(r"already there \(paid before\)\s+│\s+(\d+)", again.stdout)
     assert already is not None, again.stdout

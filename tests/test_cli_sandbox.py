@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from lean_async import LeanClient, WebhookEvent
+from lean_async._config import Backend
 from lean_async.cli import _sandbox_command, main
 from lean_async.cli._sandbox_command import delivery_line, serve_until
 from lean_async.sandbox import Delivery, DeliveryAttemptOutcome, Sandbox
@@ -186,7 +187,7 @@ async def _read_until(stream: asyncio.StreamReader, needles: list[str], seconds:
     return seen
 
 
-async def test_forward_to_delivers_signed_webhooks_and_prints_failures() -> None:
+async def test_forward_to_delivers_signed_webhooks_and_prints_failures(backend: Backend) -> None:
     """The sandbox POSTs a verified webhook to the app; a dead receiver's retries are printed."""
     received: list[WebhookEvent] = []
 
@@ -221,7 +222,7 @@ async def test_forward_to_delivers_signed_webhooks_and_prints_failures() -> None
         assert f"Forwarding webhooks to {live}" in banner
         assert f"Forwarding webhooks to {dead}" in banner
         base_url = f"http://127.0.0.1:{port}/api"
-        async with LeanClient(api_key=KEY, base_url=base_url) as lean:
+        async with LeanClient(api_key=KEY, base_url=base_url, backend=backend) as lean:
             await lean.customers.create(**_customer("uid_fwd"))  # type: ignore[arg-type]
         async with httpx.AsyncClient(auth=(KEY, ""), trust_env=False) as http:
             activated = await http.post(

@@ -18,6 +18,7 @@ from lean_async import (
     NotFoundError,
     PermissionDeniedError,
 )
+from lean_async._config import Backend
 from lean_async.testing import set_testing
 from tests.transport.helpers import reachable_secrets
 
@@ -72,13 +73,13 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 @pytest.fixture
-async def lean() -> AsyncIterator[LeanClient]:
-    """A client with the default (socket) backend, talking to a local echoing server."""
+async def lean(backend: Backend) -> AsyncIterator[LeanClient]:
+    """A client on each socket backend, talking to a local echoing server."""
     server = await asyncio.start_server(_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         async with LeanClient(
-            api_key=KEY, base_url=f"http://127.0.0.1:{port}/api", max_retries=0
+            api_key=KEY, base_url=f"http://127.0.0.1:{port}/api", max_retries=0, backend=backend
         ) as client:
             yield client
     finally:
