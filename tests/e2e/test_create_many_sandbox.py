@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from lean_async import APIError, BatchResult, LeanClient, ValidationError
+from lean_async._config import Backend
 from lean_async.sandbox import (
     ConnectionReset,
     DropAfterCommit,
@@ -23,6 +24,7 @@ from lean_async.sandbox import (
     running_server,
 )
 from lean_async.testing import set_testing
+from lean_async.transport import AiohttpTransport
 from tests.e2e.conftest import gig_args, new_customer
 
 FAULTS = (
@@ -175,16 +177,28 @@ class Counting(httpx.AsyncBaseTransport):
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="counts sockets in /proc")
+def pooled_base(backend: Backend, max_connections: int) -> httpx.AsyncBaseTransport:
+    """The base transport *backend* pools connections with, limited to *max_connections*."""
+    if backend == "aiohttp":
+        return AiohttpTransport(max_connections=max_connections)
+    return httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=max_connections))
+
+
 @pytest.mark.parametrize("stop", ["break", "cancel"])
-async def test_early_exit_over_sockets_leaves_no_task_or_connection(stop: str) -> None:
-    """Breaking out of, or cancelling, a batch over real sockets closes its busy connections."""
+async def test_early_exit_over_sockets_leaves_no_task_or_connection(
+    stop: str, backend: Backend
+) -> None:
+    """Breaking out of, or cancelling, a batch over real sockets closes its busy connections.
+
+    Run on each backend's base, wrapped to count the requests in flight.
+    """
     set_testing(True)
     before = asyncio.all_tasks()
     try:
         async with Sandbox(clock=ManualClock()) as sandbox, running_server(sandbox) as url:
             port = httpx.URL(url).port
             assert port is not None
-            counting = Counting(httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=4)))
+            counting = Counting(pooled_base(backend, 4))
             async with LeanClient(
                 api_key=sandbox.api_key, base_url=url, transport=counting
             ) as lean:
