@@ -713,8 +713,8 @@ def _deep(levels: int) -> dict[str, Any]:
         ({"userdata": {"a": (1, 2)}}, "userdata", "only JSON values"),
         ({"userdata": {"a": object()}}, "userdata", "only JSON values"),
         ({"userdata": {"a": Decimal("1.00")}}, "userdata", "only JSON values"),
-        ({"userdata": _circular()}, "userdata", "only JSON values"),
-        ({"userdata": _deep(100_000)}, "userdata", "only JSON values"),
+        ({"userdata": _circular()}, "userdata", "more than 32 deep"),
+        ({"userdata": _deep(100_000)}, "userdata", "more than 32 deep"),
     ],
 )
 def test_special_payment_body_rule(changes: dict[str, Any], field: str, message: str) -> None:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_async._rules.money import CENTS_ONLY
+from lean_async._rules.objects import MAX_JSON_DEPTH
 from lean_async._rules.text import NOT_UTF8
 from lean_async._validate import (
     MAX_AMOUNT,
@@ -97,6 +98,30 @@ def test_lone_surrogate_in_userdata_is_a_validation_error(userdata: dict[str, An
     [(name, message)] = errors_of(special_payment_body, **SPECIAL_PAYMENT_ARGS, userdata=userdata)
     assert name == "userdata"
     assert message.startswith("must be valid Unicode text")
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 400, 5_000])
+def test_deeply_nested_userdata_is_a_validation_error(depth: int) -> None:
+    """userdata nested past MAX_JSON_DEPTH is refused by name, never a RecursionError."""
+    userdata: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        userdata = {"a": [userdata]} if depth % 2 else {"a": userdata}
+    [(name, message)] = errors_of(special_payment_body, **SPECIAL_PAYMENT_ARGS, userdata=userdata)
+    assert (name, message) == (
+        "userdata",
+        f"must not nest objects and lists more than {MAX_JSON_DEPTH} deep",
+    )
+    assert check_special_payment({**REFERENCE_SPECIAL_PAYMENT, "userdata": userdata}) == [
+        ("userdata", message)
+    ]
+
+
+def test_userdata_at_the_nesting_limit_is_sent() -> None:
+    """userdata nested exactly MAX_JSON_DEPTH deep is accepted."""
+    userdata: dict[str, Any] = {}
+    for _ in range(MAX_JSON_DEPTH - 1):
+        userdata = {"a": userdata}
+    assert special_payment_body(**SPECIAL_PAYMENT_ARGS, userdata=userdata)["userdata"] == userdata
 
 
 @pytest.mark.parametrize(

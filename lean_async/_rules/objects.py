@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Iterable
 from typing import Any, Final
 
 from lean_async._rules.base import Invalid, Kind
 from lean_async._rules.text import NOT_UTF8, SURROGATE
 
-__all__ = ["JSON_OBJECT", "one_of"]
+__all__ = ["JSON_OBJECT", "MAX_JSON_DEPTH", "one_of"]
 
 _JSON_ONLY = "must hold only JSON values (string keys, finite numbers, lists, objects)"
+
+MAX_JSON_DEPTH: Final = 32
+"""How deeply objects and lists may nest inside a JSON object field such as ``userdata``.
+
+Far beyond what "additional information" needs, and far below the depth at which
+encoding or the converter would exhaust Python's recursion limit.
+"""
 
 
 def one_of(choices: type[enum.Enum]) -> Kind:
@@ -29,8 +37,27 @@ def one_of(choices: type[enum.Enum]) -> Kind:
     return Kind(parse)
 
 
+def _nesting_within(value: object, limit: int) -> bool:
+    """Return whether lists and dicts nest at most *limit* deep in *value* (no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
 def _json_copy(value: dict[Any, Any]) -> dict[str, Any]:
     """Return a copy of *value* as it survives JSON, or refuse a value it would change."""
+    if not _nesting_within(value, MAX_JSON_DEPTH):
+        raise Invalid(f"must not nest objects and lists more than {MAX_JSON_DEPTH} deep")
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
         copy = json.loads(text)
