@@ -127,7 +127,7 @@ class LeanClient:
         backend: the HTTP library under the stack when neither *http_client* nor
             *transport* is given: ``"httpx"`` (httpx's pooled transport; what respx
             mocks) or ``"aiohttp"`` (lean-async's own aiohttp base, needs the
-            ``[aiohttp]`` extra; several times faster under concurrency).
+            ``[aiohttp]`` extra; meant for many calls in flight at once).
 
     Raises:
         LeanError: no API key, an unknown environment, an unsafe base URL, or a
