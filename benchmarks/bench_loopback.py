@@ -57,6 +57,9 @@ from lean_async import LeanClient
 HERE = Path(__file__).resolve().parent
 API_KEY = "bench-key"
 POOL = 256
+# One generous timeout for every client: on a loaded machine, opening 256 connections at once
+# can take longer than httpx's 5 s connect default.
+TIMEOUT = 60.0
 START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 ITEM: dict[str, Any] = {
     "partner_user_id": "uid_847834395730535",
@@ -154,7 +157,9 @@ class Client:
 def raw_httpx(base_url: str, wire: Wire) -> Client:
     """Plain `httpx.AsyncClient`, pool as large as the largest concurrency."""
     limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
-    client = httpx.AsyncClient(base_url=base_url, limits=limits, headers=wire.headers)
+    client = httpx.AsyncClient(
+        base_url=base_url, limits=limits, headers=wire.headers, timeout=TIMEOUT
+    )
 
     async def get() -> object:
         response = await client.get("gig/g-1")
@@ -178,6 +183,7 @@ def lean_client(base_url: str, backend: str) -> Client:
         api_key=API_KEY,
         base_url=base_url,
         max_connections=POOL,
+        timeout=TIMEOUT,
         backend=backend,  # type: ignore[arg-type]
     )
 
@@ -193,7 +199,9 @@ def lean_client(base_url: str, backend: str) -> Client:
 def raw_aiohttp(base_url: str, wire: Wire) -> Client:
     """Plain `aiohttp.ClientSession`, connector limit as large as the largest concurrency."""
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=POOL), headers=wire.headers
+        connector=aiohttp.TCPConnector(limit=POOL),
+        headers=wire.headers,
+        timeout=aiohttp.ClientTimeout(total=TIMEOUT),
     )
     get_url, post_url = base_url + "gig/g-1", base_url + "gig"
 
@@ -306,14 +314,27 @@ Results = dict[tuple[str, int], dict[str, Cell]]
 async def bench_calls(
     clients: dict[str, Client], ops: list[str], levels: list[int], args: argparse.Namespace
 ) -> Results:
-    """Run every (operation, concurrency) cell, the clients alternating in short rounds."""
+    """Run every (operation, concurrency) cell, the clients alternating in short rounds.
+
+    Rounds are trimmed (never below ``--min-rounds``) so that the whole run keeps to
+    ``--budget`` seconds: on a loaded machine httpx at concurrency 256 needs seconds a round.
+    """
     results: Results = {}
+    began = time.perf_counter()
+    budget = args.budget - args.batch_rounds * len(BATCH_CLIENTS) * args.batch_seconds
+    cells_left = len(ops) * len(levels)
     for op in ops:
         for concurrency in levels:
+            share = (budget - (time.perf_counter() - began)) / cells_left
+            cells_left -= 1
+            cell_began = time.perf_counter()
             cells = {name: Cell() for name in CLIENTS}
             for client in clients.values():  # open the connections and warm the code paths
                 await timed_run(getattr(client, op), concurrency, 0.1, args.server_pid)
             for round_number in range(args.rounds):
+                spent = time.perf_counter() - cell_began
+                if round_number >= args.min_rounds and spent * (1 + 1 / round_number) > share:
+                    break
                 shift = round_number % len(CLIENTS)
                 for name in CLIENTS[shift:] + CLIENTS[:shift]:
                     call = getattr(clients[name], op)
@@ -536,25 +557,26 @@ def report(
         f"{end[0]:.2f} / {end[1]:.2f} / {end[2]:.2f} (1/5/15 min). The machine is shared: "
         "other work competes with client and server for the cores.",
         f"- Server: `benchmarks/canned_server.py` (asyncio Protocol, canned keep-alive "
-        f"answers), its own process. Each cell: {args.rounds} rounds of {args.seconds} s per "
-        "client, the four clients alternating, order turning each round; pool/connector "
-        f"limit {POOL} for all.",
+        f"answers), its own process. Each cell: up to {args.rounds} rounds (at least "
+        f"{args.min_rounds}; fewer when the {args.budget:.0f} s budget runs short) of "
+        f"{args.seconds} s per client, the four clients alternating, order turning each "
+        f"round; pool/connector limit {POOL} and a {TIMEOUT:.0f} s timeout for all.",
         "",
         "## Calls",
         "",
         "req/s: median of the rounds (min-max). Latency: all calls of all rounds. CPU: "
         "µs per call of the client process (median round) and of the server process.",
         "",
-        "| call | concurrency | client | req/s | spread | p50 ms | p99 ms "
+        "| call | concurrency | client | req/s | spread | rounds | p50 ms | p99 ms "
         "| client CPU µs/call | server CPU µs/call |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (op, c), cells in results.items():
         for name, cell in cells.items():
             rps = cell.rps()
             out.append(
                 f"| `gigs.{op}` | {c} | {name} | {cell.median_rps():.0f} "
-                f"| {min(rps):.0f}-{max(rps):.0f} | {cell.latency_ms(0.5):.2f} "
+                f"| {min(rps):.0f}-{max(rps):.0f} | {len(rps)} | {cell.latency_ms(0.5):.2f} "
                 f"| {cell.latency_ms(0.99):.2f} | {cell.cpu_per_call():.0f} "
                 f"| {cell.server_per_call():.0f} |"
             )
@@ -723,12 +745,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.4, help="length of one run")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per cell")
+    parser.add_argument("--min-rounds", type=int, default=3, help="rounds kept under --budget")
+    parser.add_argument("--budget", type=float, default=270.0, help="seconds for the whole run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument("--ops", nargs="+", default=["get", "create"], choices=["get", "create"])
     parser.add_argument("--batch-items", type=int, default=10_000)
     parser.add_argument("--batch-concurrency", type=int, default=16)
     parser.add_argument("--batch-rounds", type=int, default=3, help="0 skips create_many")
-    parser.add_argument("--batch-seconds", type=float, default=10.0, help="cap on one batch run")
+    parser.add_argument("--batch-seconds", type=float, default=8.0, help="cap on one batch run")
     parser.add_argument("--markdown", default=str(HERE / "results.md"))
     parser.add_argument("--png", default=str(HERE / "results.png"))
     parser.add_argument(
