@@ -690,13 +690,24 @@ async def profile(base_url: str, op: str, concurrency: int, calls: int) -> None:
     stats = pstats.Stats(profiler)
     rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
     print(f"lean aiohttp gigs.{op}, c={concurrency}, {total} calls (cProfile inflates times)")
-    print(f"{'tottime µs/call':>15} {'cumtime µs/call':>15} {'calls/call':>10}  function")
-    for (filename, line, name), (_, ncalls, tottime, cumtime, _) in rows[:30]:
-        where = f"{Path(filename).parent.name}/{Path(filename).name}:{line}:{name}"
-        print(
-            f"{tottime / total * 1e6:15.1f} {cumtime / total * 1e6:15.1f} "
-            f"{ncalls / total:10.2f}  {where}"
-        )
+
+    def table(title: str, chosen: list[Any]) -> None:
+        print(f"\n{title}")
+        print(f"{'tottime µs/call':>15} {'cumtime µs/call':>15} {'calls/call':>10}  function")
+        for (filename, line, name), (_, ncalls, tottime, cumtime, _) in chosen:
+            where = f"{Path(filename).parent.name}/{Path(filename).name}:{line}:{name}"
+            print(
+                f"{tottime / total * 1e6:15.1f} {cumtime / total * 1e6:15.1f} "
+                f"{ncalls / total:10.2f}  {where}"
+            )
+
+    table("all functions, by own time", rows[:25])
+    ours = [row for row in rows if "lean_async" in row[0][0] or "httpx" in row[0][0]]
+    table("lean_async and httpx only, by own time", ours[:25])
+    print(
+        f"\nown time of lean_async + httpx: "
+        f"{sum(row[1][2] for row in ours) / total * 1e6:.1f} µs/call"
+    )
 
 
 # -- main ----------------------------------------------------------------------------------------
