@@ -26,10 +26,12 @@ import pstats
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import httpx
-from bench_stack import API_KEY, basic_auth, free_port, start_server
+from _server_process import free_port, start_server
+from bench_stack import API_KEY, basic_auth
 
 from lean_async._config import Secret
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
@@ -144,7 +146,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile the stack path")
     args = parser.parse_args()
     port = free_port()
-    server = start_server(port)
+    server = start_server(
+        str(Path(__file__).with_name("bench_stack.py")), "--serve", str(port), port=port
+    )
     try:
         asyncio.run(bench(port, args.requests, args.rounds, args.concurrency, args.profile))
     finally:

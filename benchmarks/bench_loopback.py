@@ -37,9 +37,7 @@ import os
 import platform
 import pstats
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -50,6 +48,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from _server_process import free_port, start_server
 from canned_server import GIG
 
 from lean_async import LeanClient
@@ -77,29 +76,6 @@ Call = Callable[[], Awaitable[object]]
 
 
 # -- the server process ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    """Start the canned server in its own process and wait until it accepts connections."""
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(HERE / "canned_server.py"), str(port)]
-    )
-    deadline = time.monotonic() + 15.0
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    raise RuntimeError("the benchmark server did not start")
 
 
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
@@ -775,7 +751,7 @@ def main() -> None:
     parser.add_argument("--profile-calls", type=int, default=6400)
     args = parser.parse_args()
     port = free_port()
-    server = start_server(port)
+    server = start_server(str(HERE / "canned_server.py"), str(port), port=port)
     args.server_pid = server.pid
     try:
         asyncio.run(main_async(args, port))

@@ -26,14 +26,12 @@ import gc
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
+from _server_process import free_port, start_server
 
 from lean_async import LeanClient
 from lean_async._config import Secret
@@ -82,29 +80,6 @@ def serve(port: int) -> None:
     import uvicorn  # imported here: only the server process needs it
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    """Start the server subprocess and wait until it accepts connections."""
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, __file__, "--serve", str(port)]
-    )
-    deadline = time.monotonic() + 15.0
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    raise RuntimeError("the benchmark server did not start")
 
 
 async def run(
@@ -201,7 +176,7 @@ def main() -> None:
         serve(args.serve)
         return
     port = free_port()
-    server = start_server(port)
+    server = start_server(__file__, "--serve", str(port), port=port)
     try:
         asyncio.run(bench(port, args.requests, args.rounds, args.concurrency))
     finally:
