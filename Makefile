@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
-EXTRAS := cli,fastapi,aiohttp,redis
+EXTRAS := cli,fastapi,aiohttp,redis,temporal
 
 .PHONY: install test lint typecheck pytest demo bench chaos scale clean
 
