@@ -36,6 +36,7 @@ from lean_async.temporal._starter import (
     TASK_QUEUE,
     batch_progress,
     batch_workflow_id,
+    follow_batch,
     start_batch,
 )
 from lean_async.temporal._types import (
@@ -75,6 +76,7 @@ __all__ = [
     "build_worker",
     "chunk_id",
     "classify",
+    "follow_batch",
     "row_of",
     "run_worker",
     "start_batch",

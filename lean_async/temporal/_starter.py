@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
@@ -21,6 +21,7 @@ __all__ = [
     "TASK_QUEUE",
     "batch_progress",
     "batch_workflow_id",
+    "follow_batch",
     "start_batch",
 ]
 
@@ -165,3 +166,41 @@ async def batch_progress(client: Client, workflow_id: str) -> BatchProgress:
         progress.already_there += within.already_there
         progress.pending = progress.total - progress.done
     return progress
+
+
+async def follow_batch(
+    client: Client,
+    handle: WorkflowHandle[PayrollBatch, BatchSummary],
+    on_progress: Callable[[BatchProgress], None],
+    *,
+    every: float = 0.5,
+) -> BatchSummary:
+    """Call *on_progress* every *every* seconds until the batch finishes; return its summary.
+
+    Raises:
+        temporalio.client.WorkflowFailureError: the batch failed or was terminated.
+    """
+    result = asyncio.ensure_future(handle.result())
+    try:
+        while True:
+            done, _ = await asyncio.wait({result}, timeout=every)
+            if done:
+                summary = result.result()
+                break
+            with contextlib.suppress(RPCError):
+                on_progress(await batch_progress(client, handle.id))
+    finally:
+        if not result.done():
+            result.cancel()
+            await asyncio.wait({result})
+    on_progress(
+        BatchProgress(
+            total=summary.total,
+            done=summary.total,
+            failed=summary.failed_count,
+            pending=0,
+            created=summary.created,
+            already_there=summary.already_there,
+        )
+    )
+    return summary

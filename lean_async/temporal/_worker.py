@@ -10,6 +10,7 @@ from typing import Final
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from lean_async._client import LeanClient
 from lean_async.temporal._activities import PayrollActivities
@@ -52,6 +53,11 @@ def build_worker(
         ],
         max_concurrent_activities=max_concurrent_activities,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout),
+        # The workflows only read lean_async's dataclasses and constants; passing the
+        # package through keeps httpx & co. out of the sandbox's re-imports.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("lean_async")
+        ),
     )
 
 
