@@ -36,9 +36,9 @@ _STARTS_AT_ONCE: Final = 16
 _REUSE: Final = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 
 
-def batch_workflow_id(batch_id: str) -> str:
-    """Return the workflow id of batch *batch_id*."""
-    return f"lean-payroll-{batch_id}"
+def batch_workflow_id(kind: KindName, batch_id: str) -> str:
+    """Return the workflow id of the *kind* batch *batch_id*: ``lean-payroll-<kind>-<id>``."""
+    return f"lean-payroll-{kind}-{batch_id}"
 
 
 async def start_batch(
@@ -56,7 +56,7 @@ async def start_batch(
 ) -> WorkflowHandle[PayrollBatch, BatchSummary]:
     """Start the `PayrollBatch` of *items*, or attach to the one already started.
 
-    The batch's workflow id is ``lean-payroll-<batch_id>``. If it is running, its
+    The batch's workflow id is ``lean-payroll-<kind>-<batch_id>``. If it is running, its
     handle is returned and nothing is started; if it finished, its handle is returned
     too (its ``result()`` is the earlier summary): the same batch never runs twice.
     Items are CSV cells by column header (see `lean_async.temporal._types`); they are
@@ -88,7 +88,7 @@ async def start_batch(
             problems.append((name, "must be an int >= 1"))
     if problems:
         raise ValidationError(problems)
-    workflow_id = batch_workflow_id(batch_id)
+    workflow_id = batch_workflow_id(kind, batch_id)
     existing = await _existing(client, workflow_id)
     if existing is not None:
         return existing

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,11 +48,11 @@ def lean_sandbox() -> Iterator[SandboxProcess]:
 
 
 @pytest.fixture
-async def temporal_client(temporal_address: str) -> AsyncIterator[object]:
+async def temporal_client(temporal_address: str) -> Any:
     """A Temporal client connected to the module's dev server."""
     from temporalio.client import Client
 
-    yield await Client.connect(temporal_address)
+    return await Client.connect(temporal_address)
 
 
 @pytest.fixture
