@@ -70,16 +70,21 @@ def worker(
     from lean_async.errors import LeanError
 
     console = make_console()
-    console.print(f"Worker polling {address} (task queue {task_queue or TASK_QUEUE})", markup=False)
+    queue = task_queue or TASK_QUEUE
+
+    def ready() -> None:
+        console.print(f"Worker polling {address} (task queue {queue})", markup=False)
+
     status = 0
     try:
         asyncio.run(
             run_worker(
                 address,
                 namespace=namespace,
-                task_queue=task_queue or TASK_QUEUE,
+                task_queue=queue,
                 max_concurrent_activities=max_activities,
                 sticky_timeout=sticky_timeout or DEFAULT_STICKY_TIMEOUT,
+                on_ready=ready,
             )
         )
         console.print("Worker stopped.", markup=False)

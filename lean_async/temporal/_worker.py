@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Final
 
@@ -68,42 +68,43 @@ async def run_worker(
     task_queue: str = TASK_QUEUE,
     max_concurrent_activities: int = 100,
     sticky_timeout: float = DEFAULT_STICKY_TIMEOUT,
-    ready: asyncio.Event | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run a payroll worker against the Temporal server at *address* until SIGINT/SIGTERM.
 
     The `LeanClient` is configured from the environment (``LEAN_API_KEY``,
     ``LEAN_BASE_URL``, ``LEAN_ENVIRONMENT``). On a signal the worker stops polling,
     lets the activities in flight finish (or be cancelled at the graceful timeout),
-    then the clients are closed, in that order.
+    then the clients are closed, in that order. *on_ready* is called once it polls.
 
     Raises:
         LeanError: the environment does not configure a client (no API key...).
     """
-    async with LeanClient() as lean:
-        client = await Client.connect(address, namespace=namespace)
-        worker = build_worker(
-            client,
-            lean,
-            task_queue=task_queue,
-            max_concurrent_activities=max_concurrent_activities,
-            sticky_timeout=sticky_timeout,
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with LeanClient() as lean:
+            client = await Client.connect(address, namespace=namespace)
+            worker = build_worker(
+                client,
+                lean,
+                task_queue=task_queue,
+                max_concurrent_activities=max_concurrent_activities,
+                sticky_timeout=sticky_timeout,
+            )
+            if stop.is_set():  # stopped while connecting
+                return
             running = asyncio.create_task(worker.run())
-            if ready is not None:
-                ready.set()
+            if on_ready is not None:
+                on_ready()
             waiting = asyncio.create_task(stop.wait())
             await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             if not running.done():
                 await worker.shutdown()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
+            await running
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
