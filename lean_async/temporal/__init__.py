@@ -15,8 +15,6 @@ the same batch twice.
 Needs ``pip install 'lean-async[temporal]'``.
 """
 
-from __future__ import annotations
-
 try:
     import temporalio  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
