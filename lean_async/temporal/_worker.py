@@ -69,6 +69,7 @@ async def run_worker(
     max_concurrent_activities: int = 100,
     sticky_timeout: float = DEFAULT_STICKY_TIMEOUT,
     on_ready: Callable[[], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Run a payroll worker against the Temporal server at *address* until SIGINT/SIGTERM.
 
@@ -76,13 +77,15 @@ async def run_worker(
     ``LEAN_BASE_URL``, ``LEAN_ENVIRONMENT``). On a signal the worker stops polling,
     lets the activities in flight finish (or be cancelled at the graceful timeout),
     then the clients are closed, in that order. *on_ready* is called once it polls.
+    Given *stop*, it runs until *stop* is set instead, and leaves signals alone.
 
     Raises:
         LeanError: the environment does not configure a client (no API key...).
     """
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
+    stop = stop or asyncio.Event()
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
         async with LeanClient() as lean:
@@ -106,5 +109,5 @@ async def run_worker(
                 await worker.shutdown()
             await running
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in signals:
             loop.remove_signal_handler(signum)
