@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from lean_async.errors import (
     ValidationError,
 )
 from lean_async.resources._batch import batch_key
-from lean_async.temporal import classify, row_of
+from lean_async.temporal import classify, row_of, start_batch
 from tests.temporal.test_batches import gig_items, special_items
 
 
@@ -82,3 +83,22 @@ def test_row_of_refuses_unknown_columns_and_naive_times() -> None:
     with pytest.raises(ValidationError, match="startTime"):
         row_of(GIGS, 0, {**cells, "startTime": "2026-11-24T08:00:00"})
     assert row_of(GIGS, 0, cells).arguments["gig_id"] == "r-00000"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"batch_id": ""}, "batch_id"),
+        ({"kind": "invoices"}, "kind"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"chunk_size": True}, "chunk_size"),
+    ],
+)
+async def test_start_batch_refuses_bad_arguments_before_any_call(
+    arguments: dict[str, object], field: str
+) -> None:
+    """A bad argument is a ValidationError naming it; the server is never asked."""
+    given: dict[str, Any] = {"batch_id": "b", "kind": "gigs", "items": [], **arguments}
+    with pytest.raises(ValidationError) as caught:
+        await start_batch(None, **given)  # type: ignore[arg-type]
+    assert [name for name, _ in caught.value.errors] == [field]
