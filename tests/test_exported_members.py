@@ -30,6 +30,7 @@ OPTIONAL_INTEGRATIONS = [
     ("lean_async.webhooks.aiohttp", "aiohttp"),
     ("lean_async.webhooks.fastapi", "fastapi"),
     ("lean_async.webhooks.redis", "redis"),
+    ("lean_async.temporal", "temporalio"),
 ]
 
 

@@ -1,7 +1,8 @@
 """The ``lean-async`` command.
 
 ``demo`` runs the payout flow, ``sandbox`` serves the sandbox, ``gigs import`` and
-``special-payments import`` pay a payroll from a CSV file.
+``special-payments import`` pay a payroll from a CSV file (``--temporal`` hands it to
+``worker`` processes as a durable Temporal batch).
 
 Needs the ``cli`` extra (``pip install 'lean-async[cli]'``): click, rich, uvicorn and
 aiohttp.
@@ -21,6 +22,7 @@ from lean_async._version import __version__
 from lean_async.cli._demo_command import demo
 from lean_async.cli._import_command import import_command
 from lean_async.cli._sandbox_command import sandbox
+from lean_async.cli._worker_command import worker
 
 __all__ = ["main"]
 
@@ -48,6 +50,7 @@ main.add_command(demo)
 main.add_command(sandbox)
 main.add_command(gigs)
 main.add_command(special_payments)
+main.add_command(worker)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,11 @@ many rows were not attempted (exit 130). Ctrl-C twice: the calls in flight are
 cancelled too and go to the failures CSV. Either way, importing the same file again
 pays only what was not paid (see `lean_async._payroll._run`).
 
+With ``--temporal HOST:PORT`` the rows are paid by ``lean-async worker`` processes as a
+durable Temporal batch whose id is ``--batch-id`` (default: the file's SHA-256): this
+command starts it, or attaches to it if it is running or done, and follows it with the
+same progress bar. Ctrl-C stops following only; the batch goes on.
+
 Exit status: 0 every row paid; 1 some rows failed; 2 bad input, nothing sent;
 130 stopped by Ctrl-C.
 """
@@ -38,13 +43,16 @@ from lean_async._payroll import (
     HeaderError,
     Kind,
     Progress,
+    Row,
     Summary,
     check_file,
     file_digest,
     pay_file,
+    read_rows,
 )
 from lean_async.cli._console import make_console
 from lean_async.cli._progress import ImportProgress
+from lean_async.cli._worker_command import exit_now
 from lean_async.errors import LeanError
 from lean_async.resources._batch import DEFAULT_CONCURRENCY
 
@@ -321,6 +329,19 @@ def import_command(kind: Kind) -> click.Command:
         help=f"sandbox or production (default ${_config.ENV_ENVIRONMENT}, else sandbox).",
     )
     @click.option(
+        "--temporal",
+        "temporal",
+        default=None,
+        metavar="HOST:PORT",
+        help="Pay as a durable Temporal batch run by `lean-async worker` processes.",
+    )
+    @click.option(
+        "--batch-id",
+        default=None,
+        help="With --temporal: the batch's id (default: the SHA-256 of FILE). "
+        "The same id never pays twice.",
+    )
+    @click.option(
         "--failures",
         "failures_path",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -335,13 +356,32 @@ def import_command(kind: Kind) -> click.Command:
         base_url: str | None,
         api_key: str | None,
         environment: str | None,
+        temporal: str | None,
+        batch_id: str | None,
         failures_path: Path | None,
     ) -> None:
         console = make_console()
         failures_path = failures_path or file.with_name(file.stem + ".failures.csv")
         if failures_path.resolve() == file.resolve():
             raise click.UsageError("--failures must not be the file being imported")
+        if batch_id is not None and temporal is None:
+            raise click.UsageError("--batch-id goes with --temporal")
+        if batch_id is not None and not batch_id.strip():
+            raise click.UsageError("--batch-id must not be empty")
         check = _check(console, file, kind)
+        if temporal is not None and not dry_run:
+            exit_now(
+                _run_temporal(
+                    console,
+                    file,
+                    kind,
+                    check,
+                    address=temporal,
+                    batch_id=batch_id or file_digest(file),
+                    concurrency=concurrency,
+                    failures_path=failures_path,
+                )
+            )
         options = {
             "api_key": api_key,
             "base_url": base_url,
@@ -367,3 +407,55 @@ def import_command(kind: Kind) -> click.Command:
 
     command.__doc__ = f"Import {resource} from a CSV file."
     return command
+
+
+def _run_temporal(
+    console: Console,
+    path: Path,
+    kind: Kind,
+    check: Check,
+    *,
+    address: str,
+    batch_id: str,
+    concurrency: int,
+    failures_path: Path,
+) -> int:
+    """Start (or attach to) the file's Temporal batch, follow it, print the summary."""
+    try:
+        from lean_async.cli._temporal_import import follow_import
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = [entry for entry in read_rows(path, kind) if isinstance(entry, Row)]
+    console.print(
+        f"Paying through Temporal at {address}, batch {batch_id} "
+        "(the workers' environment decides where the money moves)",
+        markup=False,
+    )
+    try:
+        with ImportProgress(console, check.rows, f"Paying {kind.name}") as progress:
+            summary, failed = asyncio.run(
+                follow_import(
+                    address, batch_id, kind, rows, concurrency=concurrency, progress=progress
+                )
+            )
+    except KeyboardInterrupt:
+        console.print(
+            "Stopped following; the batch goes on in the workers. Run the same command "
+            "again to follow it (it pays nothing twice).",
+            markup=False,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the server is unreachable, the batch failed: say it, exit 1
+        console.print(f"Error: {type(exc).__name__}: {exc}", markup=False)
+        return EXIT_FAILED
+    failures = FailuresWriter(failures_path, kind)
+    try:
+        for failure in failed:
+            entry = rows[failure.index]
+            failures.write(
+                entry.cells, line=entry.line, reason=failure.reason, message=failure.message
+            )
+    finally:
+        failures.close()
+    print_summary(console, summary, failures)
+    return EXIT_FAILED if summary.failed_count else 0

@@ -458,7 +458,7 @@ async def traced_peak(count: int) -> int:
             20_000,
             100_000,
             id="scale-20k-vs-100k",
-            marks=pytest.mark.skipif(not SCALE, reason="slow: make scale"),
+            marks=pytest.mark.skipif(not SCALE, reason="slow: make scale-memory"),
         ),
     ],
 )

@@ -1,0 +1,97 @@
+"""``lean-async worker --temporal HOST:PORT``: run a payroll worker until SIGINT/SIGTERM.
+
+The Lean client is configured from the environment (``LEAN_API_KEY``, ``LEAN_BASE_URL``,
+``LEAN_ENVIRONMENT``), as `LeanClient` reads it. Exit status: 0 after a clean stop,
+1 when the worker could not start or failed.
+
+The process ends with ``os._exit`` once its output is flushed and both clients are
+closed: a process holding a Temporal client may otherwise crash while the interpreter
+shuts down (temporalio/sdk-python#300) and lose its own exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from typing import NoReturn
+
+import click
+
+from lean_async.cli._console import make_console
+
+__all__ = ["exit_now", "worker"]
+
+
+def exit_now(status: int) -> NoReturn:
+    """Flush stdout and stderr, then end the process with *status* at once."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or gone: nothing to flush
+            stream.flush()
+    os._exit(status)
+
+
+@click.command("worker")
+@click.option(
+    "--temporal",
+    "address",
+    required=True,
+    metavar="HOST:PORT",
+    help="The Temporal frontend to poll (e.g. 127.0.0.1:7233).",
+)
+@click.option("--namespace", default="default", show_default=True, help="Temporal namespace.")
+@click.option("--task-queue", default=None, help="Task queue (default: lean-payroll).")
+@click.option(
+    "--max-activities",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Payments this process runs at once (each batch has its own limit too).",
+)
+@click.option(
+    "--sticky-timeout",
+    type=click.FloatRange(0.5, 600),
+    default=None,
+    help="Seconds a workflow waits for this worker before another takes it (default 3).",
+)
+def worker(
+    address: str,
+    namespace: str,
+    task_queue: str | None,
+    max_activities: int,
+    sticky_timeout: float | None,
+) -> None:
+    """Run a payroll worker: pays the batches started with --temporal."""
+    try:
+        from lean_async.temporal import DEFAULT_STICKY_TIMEOUT, TASK_QUEUE, run_worker
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    from lean_async.errors import LeanError
+
+    console = make_console()
+    queue = task_queue or TASK_QUEUE
+
+    def ready() -> None:
+        console.print(f"Worker polling {address} (task queue {queue})", markup=False)
+
+    status = 0
+    try:
+        asyncio.run(
+            run_worker(
+                address,
+                namespace=namespace,
+                task_queue=queue,
+                max_concurrent_activities=max_activities,
+                sticky_timeout=sticky_timeout or DEFAULT_STICKY_TIMEOUT,
+                on_ready=ready,
+            )
+        )
+        console.print("Worker stopped.", markup=False)
+    except LeanError as exc:
+        console.print(f"Error: {exc}", markup=False)
+        status = 1
+    except Exception as exc:  # connection refused, a bad address: say it, exit 1
+        console.print(f"Error: {type(exc).__name__}: {exc}", markup=False)
+        status = 1
+    exit_now(status)

@@ -1,0 +1,147 @@
+"""The activities: pay one gig or one special payment through the worker's `LeanClient`.
+
+One `PayrollActivities` (and so one client, one connection pool) serves every activity
+of a worker process; the worker creates and closes it. Failures are classified for
+Temporal's retry policy:
+
+* a bad item (`ValidationError`), a `ConflictError` and any other 4xx answer except
+  408 and 429 are non-retryable: sending them again cannot succeed;
+* connection errors, timeouts, 408, 429 and 5xx are retryable. The client's own
+  retries run first, bounded, inside one activity attempt.
+
+A special payment without its own ``idempotencyKey`` gets
+``batch_key(batch_id, index, wire body)``, the key ``lean-async special-payments import``
+derives for the same file, so an attempt repeated after a crash (or the same file
+imported without Temporal) pays nothing twice. A gig's ``gigId`` is its own key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, BadRow, Kind, Row
+from lean_async._payroll._rows import _row
+from lean_async.errors import APIError, APIStatusError, LeanError, ValidationError
+from lean_async.models import Gig, SpecialPayment
+from lean_async.resources._batch import batch_key
+from lean_async.temporal._types import ItemPaid, PayItem
+
+if TYPE_CHECKING:
+    from lean_async._client import LeanClient
+
+__all__ = [
+    "CHUNK_RESULT",
+    "PAY_GIG",
+    "PAY_SPECIAL_PAYMENT",
+    "PayrollActivities",
+    "classify",
+    "row_of",
+]
+
+PAY_GIG: Final = "lean.pay_gig"
+"""The activity name paying one gig."""
+PAY_SPECIAL_PAYMENT: Final = "lean.pay_special_payment"
+"""The activity name paying one special payment."""
+CHUNK_RESULT: Final = "lean.chunk_result"
+"""The activity name fetching a finished chunk's result (a batch run again)."""
+
+_HEARTBEAT_EVERY: Final = 1.0  # seconds; the SDK throttles what it sends
+_RETRYABLE_4XX: Final = frozenset({408, 429})
+
+T = TypeVar("T")
+
+
+def row_of(kind: Kind, index: int, cells: Mapping[str, str]) -> Row:
+    """Check *cells* (a CSV row by header) exactly as the CSV import does; return the row.
+
+    Raises:
+        ValidationError: a column is unknown, a cell breaks a rule, or one is missing.
+    """
+    if not isinstance(cells, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in cells.items()
+    ):
+        raise ValidationError([("item", "must be a mapping of column names to strings")])
+    unknown = [(str(k), f"is not a {kind.name} column") for k in cells if k not in kind.headers]
+    if unknown:
+        raise ValidationError(unknown)
+    headers = list(cells)
+    entry = _row(
+        kind,
+        {header: at for at, header in enumerate(headers)},
+        [cells[header] for header in headers],
+        line=index + 2,  # where it would be in a CSV file: the header is line 1
+        ordinal=index,
+        seen={},
+    )
+    if isinstance(entry, BadRow):
+        raise ValidationError(entry.problems)
+    return entry
+
+
+def classify(error: LeanError) -> ApplicationError:
+    """Return the Temporal error for *error*: non-retryable unless sending again may work."""
+    retryable = isinstance(error, APIError) and (
+        not isinstance(error, APIStatusError)
+        or error.status_code >= 500
+        or error.status_code in _RETRYABLE_4XX
+    )
+    return ApplicationError(str(error), type=type(error).__name__, non_retryable=not retryable)
+
+
+async def _heartbeating(call: Awaitable[T]) -> T:
+    """Await *call*, heartbeating meanwhile so a dead worker is noticed within seconds."""
+    task = asyncio.ensure_future(call)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=_HEARTBEAT_EVERY)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+
+
+class PayrollActivities:
+    """The payroll activities of one worker process, sharing its *lean* client."""
+
+    def __init__(self, lean: LeanClient) -> None:
+        self._lean = lean
+
+    @activity.defn(name=PAY_GIG)
+    async def pay_gig(self, item: PayItem) -> ItemPaid:
+        """Pay one gig (its ``gigId`` makes a repeat return the existing gig)."""
+        return await self._pay(GIGS, item)
+
+    @activity.defn(name=PAY_SPECIAL_PAYMENT)
+    async def pay_special_payment(self, item: PayItem) -> ItemPaid:
+        """Pay one special payment under its own or its derived idempotency key."""
+        return await self._pay(SPECIAL_PAYMENTS, item)
+
+    @activity.defn(name=CHUNK_RESULT)
+    async def chunk_result(self, workflow_id: str) -> Any:
+        """Return the result of the finished chunk workflow *workflow_id*."""
+        return await activity.client().get_workflow_handle(workflow_id).result()
+
+    async def _pay(self, kind: Kind, item: PayItem) -> ItemPaid:
+        try:
+            row = row_of(kind, item.index, item.cells)
+            arguments: dict[str, Any] = dict(row.arguments)
+            if kind is SPECIAL_PAYMENTS and not arguments.get("idempotency_key"):
+                arguments["idempotency_key"] = batch_key(item.batch_id, item.index, row.body)
+            resource = self._lean.gigs if kind is GIGS else self._lean.special_payments
+            paid: Gig | SpecialPayment = await _heartbeating(resource.create(**arguments))
+        except LeanError as exc:
+            raise classify(exc) from None
+        started_at = dt.datetime.fromisoformat(item.started_at)
+        created_at = paid.created_at
+        return ItemPaid(
+            id=paid.id, already_there=created_at is not None and created_at < started_at
+        )

@@ -1,0 +1,145 @@
+"""What the payroll workflows and activities pass to each other: plain dataclasses.
+
+Everything here is JSON-native (strings, ints, lists, dicts) so Temporal's default
+data converter carries it unchanged, and so a workflow started by one version of
+lean-async can be read by another. An item is the CSV row's cells by column header
+(``{"partnerUserId": "uid_1", "gigId": "g-1", "totalAmount": "15.00", ...}``), the
+same columns ``lean-async gigs import`` reads; times carry ``Z`` or an offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+__all__ = [
+    "ALREADY_THERE",
+    "CREATED",
+    "FAILED",
+    "BatchInput",
+    "BatchProgress",
+    "BatchSummary",
+    "ChunkInput",
+    "ChunkResult",
+    "ItemFailure",
+    "ItemPaid",
+    "KindName",
+    "PayItem",
+]
+
+KindName = Literal["gigs", "special_payments"]
+"""What a batch pays: gigs or special payments (one kind per batch)."""
+
+CREATED: Final = "c"
+"""An item's outcome letter: paid by this batch."""
+ALREADY_THERE: Final = "a"
+"""An item's outcome letter: found already paid before the batch started."""
+FAILED: Final = "f"
+"""An item's outcome letter: failed (see the batch's ``failures``)."""
+_PENDING: Final = "-"
+
+
+@dataclass
+class PayItem:
+    """One activity call: item *index* (from 0, across the whole batch) of *batch_id*."""
+
+    batch_id: str
+    index: int
+    cells: dict[str, str]
+    started_at: str  # ISO 8601, UTC: a payment made before this is "already there"
+
+
+@dataclass
+class ItemPaid:
+    """What paying one item gave: the payment's id, and whether it was there before."""
+
+    id: str
+    already_there: bool
+
+
+@dataclass
+class ItemFailure:
+    """An item that failed: its index in the batch, the error's type name and message."""
+
+    index: int
+    reason: str
+    message: str
+
+
+@dataclass
+class ChunkInput:
+    """A chunk of a batch: its items and how to pay them (see `PayrollChunk`)."""
+
+    batch_id: str
+    kind: KindName
+    parent_id: str
+    chunk: int
+    first_index: int
+    items: list[dict[str, str]]
+    concurrency: int
+    heartbeat_timeout: float
+    start_to_close_timeout: float
+    maximum_attempts: int
+
+
+@dataclass
+class ChunkResult:
+    """A finished chunk: one outcome letter per item, and the failed items."""
+
+    chunk: int
+    first_index: int
+    outcomes: str
+    failures: list[ItemFailure] = field(default_factory=list)
+
+
+@dataclass
+class BatchInput:
+    """A batch whose chunks were started (waiting) by `start_batch`."""
+
+    batch_id: str
+    kind: KindName
+    total: int
+    chunk_count: int
+
+
+@dataclass
+class BatchProgress:
+    """Where a batch stands: items done (paid or failed), failed, and pending."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    pending: int = 0
+    created: int = 0
+    already_there: int = 0
+    running_chunk: str | None = None  # the chunk workflow id being paid, if any
+
+
+@dataclass
+class BatchSummary:
+    """What a finished batch did.
+
+    Attributes:
+        outcomes: one letter per item, in item order: ``c`` created by this batch,
+            ``a`` already there before it started, ``f`` failed.
+        failures: every failed item (index, reason, message), in item order.
+    """
+
+    batch_id: str
+    kind: KindName
+    total: int
+    created: int
+    already_there: int
+    failed: dict[str, int]
+    outcomes: str
+    failures: list[ItemFailure]
+
+    @property
+    def failed_count(self) -> int:
+        """Items that failed, all reasons together."""
+        return sum(self.failed.values())
+
+
+def pending_outcomes(count: int) -> list[str]:
+    """Return *count* "not done yet" outcome letters."""
+    return [_PENDING] * count

@@ -1,0 +1,113 @@
+"""A worker process: one `LeanClient`, one Temporal client, both workflows and activities."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Final
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from lean_async._client import LeanClient
+from lean_async.temporal._activities import PayrollActivities
+from lean_async.temporal._starter import TASK_QUEUE
+from lean_async.temporal._workflows import PayrollBatch, PayrollChunk
+
+__all__ = ["DEFAULT_STICKY_TIMEOUT", "build_worker", "run_worker"]
+
+DEFAULT_STICKY_TIMEOUT: Final = 3.0
+"""Seconds a workflow task waits for the worker that ran the workflow last.
+
+Temporal's default is 10 s; when that worker was killed, each of its workflows waits
+this long before another worker takes it, so a short wait is a faster recovery (the
+cost: an occasional history replay on another worker).
+"""
+
+
+def build_worker(
+    client: Client,
+    lean: LeanClient,
+    *,
+    task_queue: str = TASK_QUEUE,
+    max_concurrent_activities: int = 100,
+    sticky_timeout: float = DEFAULT_STICKY_TIMEOUT,
+) -> Worker:
+    """Return a worker running `PayrollBatch`, `PayrollChunk` and the payroll activities.
+
+    The activities pay through *lean*, shared by all of them: the caller opens it
+    before the worker runs and closes it after the worker has shut down.
+    """
+    activities = PayrollActivities(lean)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PayrollBatch, PayrollChunk],
+        activities=[
+            activities.pay_gig,
+            activities.pay_special_payment,
+            activities.chunk_result,
+        ],
+        max_concurrent_activities=max_concurrent_activities,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout),
+        # The workflows only read lean_async's dataclasses and constants; passing the
+        # package through keeps httpx & co. out of the sandbox's re-imports.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("lean_async")
+        ),
+    )
+
+
+async def run_worker(
+    address: str,
+    *,
+    namespace: str = "default",
+    task_queue: str = TASK_QUEUE,
+    max_concurrent_activities: int = 100,
+    sticky_timeout: float = DEFAULT_STICKY_TIMEOUT,
+    on_ready: Callable[[], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run a payroll worker against the Temporal server at *address* until SIGINT/SIGTERM.
+
+    The `LeanClient` is configured from the environment (``LEAN_API_KEY``,
+    ``LEAN_BASE_URL``, ``LEAN_ENVIRONMENT``). On a signal the worker stops polling,
+    lets the activities in flight finish (or be cancelled at the graceful timeout),
+    then the clients are closed, in that order. *on_ready* is called once it polls.
+    Given *stop*, it runs until *stop* is set instead, and leaves signals alone.
+
+    Raises:
+        LeanError: the environment does not configure a client (no API key...).
+    """
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
+    stop = stop or asyncio.Event()
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with LeanClient() as lean:
+            client = await Client.connect(address, namespace=namespace)
+            worker = build_worker(
+                client,
+                lean,
+                task_queue=task_queue,
+                max_concurrent_activities=max_concurrent_activities,
+                sticky_timeout=sticky_timeout,
+            )
+            if stop.is_set():  # stopped while connecting
+                return
+            running = asyncio.create_task(worker.run())
+            if on_ready is not None:
+                on_ready()
+            waiting = asyncio.create_task(stop.wait())
+            await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if not running.done():
+                await worker.shutdown()
+            await running
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

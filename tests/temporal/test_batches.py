@@ -1,0 +1,178 @@
+"""Payroll batches on a real Temporal dev server, paying into a real sandbox process."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lean_async import LeanClient
+from tests.chaos.sandbox_process import SandboxProcess
+from tests.temporal.cluster import admin, worker_process
+
+pytest.importorskip("temporalio")
+
+from lean_async.temporal import batch_progress, start_batch
+
+pytestmark = pytest.mark.temporal
+
+
+def gig_items(prefix: str, count: int) -> list[dict[str, str]]:
+    """*count* good gigs with ids ``<prefix>-00000`` and on, as CSV cells."""
+    return [
+        {
+            "partnerUserId": f"uid_{n % 3 + 1}",
+            "gigId": f"{prefix}-{n:05d}",
+            "totalAmount": "15.00",
+            "tips": "2.00",
+            "expenses": "1.00",
+            "description": f"gig {n}",
+            "startTime": "2026-11-24T08:00:00Z",
+            "endTime": "2026-11-24T09:00:00Z",
+        }
+        for n in range(count)
+    ]
+
+
+def special_items(prefix: str, count: int) -> list[dict[str, str]]:
+    """*count* special payments told apart by their description (no keys given)."""
+    return [
+        {
+            "partnerUserId": f"uid_{n % 3 + 1}",
+            "amount": f"{n % 9 + 1}.50",
+            "type": "bonus",
+            "description": f"{prefix}-{n:05d}",
+        }
+        for n in range(count)
+    ]
+
+
+async def sandbox_state(sandbox: SandboxProcess) -> tuple[Counter[str], Counter[str]]:
+    """Every gig id and every special payment description the sandbox holds, counted."""
+    async with LeanClient(api_key=sandbox.api_key, base_url=sandbox.url) as lean:
+        gigs = await lean.gigs.list()
+        specials = await lean.special_payments.list()
+    return Counter(g.gig_id for g in gigs), Counter(s.description or "" for s in specials)
+
+
+async def test_invalid_items_are_reported_once_and_never_retried(
+    temporal_client: Any, temporal_address: str, lean_sandbox: SandboxProcess, logs: Path
+) -> None:
+    """Bad items fail with their reason at once; the good ones are paid; the batch ends."""
+    batch = f"invalid-{uuid.uuid4().hex[:8]}"
+    items = gig_items(batch, 3)
+    items[1]["totalAmount"] = "abc"
+    items.append({**gig_items(batch, 4)[3], "partnerUserId": "uid_unknown"})
+    items.append({**gig_items(batch, 5)[4], "colour": "blue"})
+    with worker_process(temporal_address, lean_sandbox, logs / "w.log"):
+        handle = await start_batch(
+            temporal_client, batch_id=batch, kind="gigs", items=items, concurrency=4
+        )
+        started = time.monotonic()
+        summary = await asyncio.wait_for(handle.result(), 30)
+    assert time.monotonic() - started < 15
+    assert summary.outcomes == "cfcff"
+    assert [f.index for f in summary.failures] == [1, 3, 4]
+    assert summary.failures[0].reason == "ValidationError"
+    assert "totalAmount" in summary.failures[0].message
+    assert summary.failures[2].reason == "ValidationError"
+    assert summary.created == 2
+    assert sum(summary.failed.values()) == 3
+
+
+async def _wait_for_done(client: Any, workflow_id: str, at_least: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while (await batch_progress(client, workflow_id)).done < at_least:
+        assert time.monotonic() < deadline, f"{workflow_id}: fewer than {at_least} done"
+        await asyncio.sleep(0.1)
+
+
+async def _in_flight(client: Any, batch_ids: list[str]) -> Counter[str]:
+    """Count the started, unfinished activities of each worker identity (``pid@host``)."""
+    count: Counter[str] = Counter()
+    for batch_id in batch_ids:
+        chunk = (await batch_progress(client, batch_id)).running_chunk
+        if chunk is not None:
+            description = await client.get_workflow_handle(chunk).describe()
+            count.update(
+                a.last_worker_identity
+                for a in description.raw_description.pending_activities
+                if a.last_worker_identity
+            )
+    return count
+
+
+async def test_a_batch_survives_a_killed_worker_and_a_second_start_pays_nothing(
+    temporal_client: Any, temporal_address: str, lean_sandbox: SandboxProcess, logs: Path
+) -> None:
+    """SIGKILL one of two workers mid-batch: every item is paid exactly once, then never again."""
+    batch = f"kill-{uuid.uuid4().hex[:8]}"
+    gigs, specials = gig_items(batch, 150), special_items(batch, 90)
+    options: dict[str, Any] = {"chunk_size": 60, "heartbeat_timeout": 2.0}
+    for route in ("POST /gig", "POST /specialpayment"):  # keep requests in flight
+        admin(
+            lean_sandbox,
+            "POST",
+            "/_sandbox/faults",
+            {"kind": "latency", "seconds": 0.25, "route": route, "times": None},
+        )
+    started = time.monotonic()
+    try:
+        with (
+            worker_process(temporal_address, lean_sandbox, logs / "a.log") as one,
+            worker_process(temporal_address, lean_sandbox, logs / "b.log") as two,
+        ):
+            gig_batch = await start_batch(
+                temporal_client, batch_id=batch, kind="gigs", items=gigs, concurrency=12, **options
+            )
+            special_batch = await start_batch(
+                temporal_client,
+                batch_id=batch,
+                kind="special_payments",
+                items=specials,
+                concurrency=8,
+                **options,
+            )
+            await _wait_for_done(temporal_client, gig_batch.id, 30, within=20)
+            # Kill the worker with the most payments in flight, at once.
+            busy = await _in_flight(temporal_client, [gig_batch.id, special_batch.id])
+            doomed = max((one, two), key=lambda w: busy[f"{w.pid}@{socket.gethostname()}"])
+            doomed.kill()
+            killed_at = time.monotonic()
+            in_flight = busy[f"{doomed.pid}@{socket.gethostname()}"]
+            results = await asyncio.wait_for(
+                asyncio.gather(gig_batch.result(), special_batch.result()), 40
+            )
+            recovered_in = time.monotonic() - killed_at
+    finally:
+        admin(lean_sandbox, "DELETE", "/_sandbox/faults")
+    gig_summary, special_summary = results
+    assert gig_summary.outcomes == "c" * 150
+    assert special_summary.outcomes == "c" * 90
+    assert gig_summary.failures == special_summary.failures == []
+    paid_gigs, paid_specials = await sandbox_state(lean_sandbox)
+    assert {g: paid_gigs[g] for g in paid_gigs if g.startswith(batch)} == {
+        item["gigId"]: 1 for item in gigs
+    }
+    assert {d: paid_specials[d] for d in paid_specials if d.startswith(batch)} == {
+        item["description"]: 1 for item in specials
+    }
+    assert in_flight > 0, busy  # the killed worker had payments in flight
+    assert recovered_in < 30
+    assert time.monotonic() - started < 50
+
+    # The same batches started again (no worker running): the earlier results, no new run.
+    again = await start_batch(temporal_client, batch_id=batch, kind="gigs", items=gigs)
+    assert again.id == gig_batch.id
+    assert await asyncio.wait_for(again.result(), 10) == gig_summary
+    again_special = await start_batch(
+        temporal_client, batch_id=batch, kind="special_payments", items=specials
+    )
+    assert await asyncio.wait_for(again_special.result(), 10) == special_summary
+    assert await sandbox_state(lean_sandbox) == (paid_gigs, paid_specials)
