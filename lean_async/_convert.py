@@ -45,6 +45,7 @@ __all__ = [
 T = TypeVar("T")
 
 _CENT = Decimal("0.01")
+_MONEY_CONTEXT = decimal.Context(prec=64, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 _PATH_SEGMENT = re.compile(r"\.([a-z0-9_]+)")
 
 
@@ -76,11 +77,13 @@ def format_money(amount: Decimal) -> str:
     """
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {amount}")
-    # The default context holds 28 digits: quantize larger amounts in one that fits them
-    # (one more digit for a carry), so no amount fails or loses digits.
-    context = decimal.Context(
-        prec=max(amount.adjusted() + 4, 1), Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
-    )
+    # Quantize in a context wide enough for the amount (one more digit for a carry), so
+    # no amount fails or loses digits; the shared one covers every real amount, and only
+    # a larger one pays for a context of its own.
+    digits = amount.adjusted() + 4
+    context = _MONEY_CONTEXT
+    if digits > _MONEY_CONTEXT.prec:
+        context = decimal.Context(prec=digits, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
     cents = amount.quantize(_CENT, context=context)
     return format(cents.copy_abs() if cents.is_zero() else cents, "f")  # never "-0.00"
 

@@ -241,7 +241,7 @@ async def test_cancelled_post_carries_its_idempotency_key_in_a_note() -> None:
 
     async def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers["idempotency-key"])
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # until the caller's timeout cancels it
         raise AssertionError("not reached")
 
     async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
@@ -261,7 +261,7 @@ async def test_cancelled_get_has_no_note() -> None:
     """A cancelled GET has no key to report and gets no note."""
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # until the caller's timeout cancels it
         raise AssertionError("not reached")
 
     async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:

@@ -151,7 +151,7 @@ async def test_cancelled_request_holds_no_key() -> None:
 
     async def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # until the caller's timeout cancels it
         raise AssertionError("not reached")
 
     async with LeanClient(api_key=KEY, transport=httpx.MockTransport(handler)) as lean:
