@@ -125,9 +125,9 @@ class LeanClient:
             decoding (default 64 MiB, enough for 100,000 gigs from a list call); a
             larger one raises `APIResponseValidationError` without being held whole.
         backend: the HTTP library under the stack when neither *http_client* nor
-            *transport* is given: ``"httpx"`` (httpx's pooled transport; what respx
-            mocks) or ``"aiohttp"`` (lean-async's own aiohttp base, needs the
-            ``[aiohttp]`` extra; meant for many calls in flight at once).
+            *transport* is given: ``"aiohttp"`` (the default: lean-async's own base
+            on aiohttp, fast with many calls in flight) or ``"httpx"`` (httpx's pooled
+            transport: what respx mocks, and httpx's own features).
 
     Raises:
         LeanError: no API key, an unknown environment, an unsafe base URL, or a
@@ -565,9 +565,7 @@ def _pooled_base(
 ) -> httpx.AsyncBaseTransport:
     """Return the pooled base transport of *backend*, owned (and closed) by the client."""
     if backend == "aiohttp":
-        from lean_async.transport._aiohttp import (
-            AiohttpTransport,  # its ImportError names the extra
-        )
+        from lean_async.transport._aiohttp import AiohttpTransport  # imports aiohttp
 
         return AiohttpTransport(
             max_connections=max_connections, max_keepalive_connections=max_keepalive_connections

@@ -68,7 +68,7 @@ Backend = Literal["httpx", "aiohttp"]
 """The HTTP libraries `LeanClient` can pool connections with."""
 
 BACKENDS: Final[tuple[Backend, ...]] = ("httpx", "aiohttp")
-DEFAULT_BACKEND: Final[Backend] = "httpx"
+DEFAULT_BACKEND: Final[Backend] = "aiohttp"
 
 
 class Secret:

@@ -45,6 +45,7 @@ __all__ = [
 T = TypeVar("T")
 
 _CENT = Decimal("0.01")
+_UTC = dt.UTC
 _MONEY_CONTEXT = decimal.Context(prec=64, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 _PATH_SEGMENT = re.compile(r"\.([a-z0-9_]+)")
 
@@ -94,10 +95,12 @@ def format_datetime(value: dt.datetime) -> str:
     Raises:
         ValueError: *value* is naive (``astimezone`` would guess the machine's zone).
     """
+    # isoformat, unlike strftime("%Y") on glibc, pads years before 1000 to four digits.
+    if value.tzinfo is _UTC:  # what validation hands over: only the suffix changes
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" -> "Z"
     if value.utcoffset() is None:
         raise ValueError(f"naive datetime, the time zone is unknown: {value.isoformat()}")
-    utc = value.astimezone(dt.UTC).replace(tzinfo=None)
-    # isoformat, unlike strftime("%Y") on glibc, pads years before 1000 to four digits.
+    utc = value.astimezone(_UTC).replace(tzinfo=None)
     return utc.isoformat(timespec="milliseconds") + "Z"
 
 

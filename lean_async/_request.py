@@ -24,6 +24,7 @@ __all__ = ["BaseURL", "RequestFactory"]
 # httpx's own encoding of a json= body (compact, UTF-8, no NaN), built once.
 _ENCODER = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_JOINED_PATHS = 256
 
 # A path httpx's parser would leave exactly as written: unreserved characters and
 # percent escapes, no dots (so no "." or ".." segments), no query or fragment, no
@@ -42,11 +43,14 @@ class BaseURL:
         url: an absolute URL ending in ``/`` (as `resolve_target` returns).
     """
 
-    __slots__ = ("_fast", "_path", "_reference", "text", "url")
+    __slots__ = ("_fast", "_joined", "_path", "_reference", "text", "url")
 
     def __init__(self, url: str) -> None:
         self.text = url
         self.url = httpx.URL(url)
+        # The URL of each path recently joined: an httpx.URL never changes, so requests
+        # to one path share one, and the aiohttp base converts it once, not per call.
+        self._joined: dict[str, httpx.URL] = {}
         reference = getattr(self.url, "_uri_reference", None)
         self._reference = reference
         self._path: str = getattr(reference, "path", "")
@@ -61,9 +65,16 @@ class BaseURL:
 
     def join(self, path: str) -> httpx.URL:
         """Return the absolute URL of *path* (relative, already percent-encoded)."""
-        if self._fast and _PLAIN_PATH.fullmatch(path):
-            return self._join_fast(path)
-        return httpx.URL(self.text + path.lstrip("/"))
+        joined = self._joined.get(path)
+        if joined is None:
+            if self._fast and _PLAIN_PATH.fullmatch(path):
+                joined = self._join_fast(path)
+            else:
+                joined = httpx.URL(self.text + path.lstrip("/"))
+            if len(self._joined) >= _JOINED_PATHS:
+                self._joined.clear()
+            self._joined[path] = joined
+        return joined
 
     def _join_fast(self, path: str) -> httpx.URL:
         url = httpx.URL.__new__(httpx.URL)

@@ -404,7 +404,7 @@ async def test_with_options_checks_max_retries(bad: object) -> None:
 
 
 async def test_pool_keeps_idle_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default pool keeps as many idle connections as it may open."""
+    """httpx's pool keeps as many idle connections as it may open."""
     limits: list[httpx.Limits] = []
     real = httpx.AsyncHTTPTransport
 
@@ -413,9 +413,11 @@ async def test_pool_keeps_idle_connections(monkeypatch: pytest.MonkeyPatch) -> N
         return real(**kwargs)
 
     monkeypatch.setattr(httpx, "AsyncHTTPTransport", spy)
-    async with LeanClient(api_key=KEY, max_connections=7):
+    async with LeanClient(api_key=KEY, max_connections=7, backend="httpx"):
         pass
-    async with LeanClient(api_key=KEY, max_connections=7, max_keepalive_connections=2):
+    async with LeanClient(
+        api_key=KEY, max_connections=7, max_keepalive_connections=2, backend="httpx"
+    ):
         pass
     assert [(x.max_connections, x.max_keepalive_connections) for x in limits] == [(7, 7), (7, 2)]
 
@@ -452,7 +454,7 @@ async def test_debug_logging_redacts_the_key(
             router.get("/gig").mock(
                 side_effect=[httpx.ConnectError("boom"), httpx.Response(200, json=[])]
             )
-            async with LeanClient(api_key=KEY) as lean:
+            async with LeanClient(api_key=KEY, backend="httpx") as lean:
                 assert logger.isEnabledFor(logging.DEBUG)
                 with caplog.at_level(logging.DEBUG, logger="lean_async"):
                     await lean.gigs.list()
@@ -624,3 +626,23 @@ async def test_aiohttp_backend_owns_and_closes_its_base() -> None:
         assert seen == []
         await lean.aclose()
     assert len(seen) == 1
+
+
+async def test_the_default_backend_is_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of the box a client sends over lean-async's aiohttp base, not httpx's pool."""
+    from lean_async.transport import AiohttpTransport
+
+    built: list[AiohttpTransport] = []
+    original = AiohttpTransport.__init__
+
+    def spy(self: AiohttpTransport, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, **kwargs)
+
+    monkeypatch.setattr(AiohttpTransport, "__init__", spy)
+    async with LeanClient(api_key=KEY) as lean:
+        assert lean.backend == "aiohttp"
+    assert len(built) == 1
+    async with LeanClient(api_key=KEY, backend="httpx") as lean:
+        assert lean.backend == "httpx"
+    assert len(built) == 1

@@ -676,3 +676,51 @@ def test_a_model_the_fast_path_does_not_know_is_still_built() -> None:
     with pytest.raises(StructureError) as info:
         structure({"gig": {**REFERENCE_GIG, "tips": "x"}}, GigWithTags)
     assert info.value.path == "$.gig.tips"
+
+
+@attrs.frozen(kw_only=True)
+class CheckedAmount:
+    """A model whose construction runs code: a validator and a post-init hook."""
+
+    amount: Decimal = attrs.field(validator=attrs.validators.gt(Decimal(0)))
+    label: str
+    seen: list[str] = attrs.field(factory=list, init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.seen.append("post-init")
+
+
+@attrs.frozen(kw_only=True, cache_hash=True)
+class HashedLabel:
+    """A model with a cached hash, whose hidden slot only ``__init__`` fills."""
+
+    label: str
+
+
+def test_a_model_whose_init_runs_code_is_built_through_init() -> None:
+    """The fast path only skips ``__init__`` when it would do nothing but set the fields."""
+    assert structure({"label": "x"}, HashedLabel) == HashedLabel(label="x")
+    assert hash(structure({"label": "x"}, HashedLabel)) == hash(HashedLabel(label="x"))
+    built = structure({"amount": "1.50", "label": "x"}, CheckedAmount)
+    assert built.seen == ["post-init"]
+    with pytest.raises(StructureError):
+        structure({"amount": "-1.00", "label": "x"}, CheckedAmount)
+
+
+def test_a_model_built_by_the_fast_path_is_a_whole_model() -> None:
+    """Equality, hashing, evolve, repr and pickling of a fast-built model all work."""
+    import pickle
+
+    gigs = structure_list([REFERENCE_GIG, REFERENCE_GIG], Gig)
+    assert gigs[0] == gigs[1] == conv_structure_detailed(REFERENCE_GIG)
+    assert hash(gigs[0]) == hash(conv_structure_detailed(REFERENCE_GIG))
+    assert pickle.loads(pickle.dumps(gigs[0])) == gigs[0]  # noqa: S301 - our own bytes
+    assert attrs.evolve(gigs[0], tips=Decimal("0.00")).tips == Decimal("0.00")
+    assert repr(gigs[0]) == repr(conv_structure_detailed(REFERENCE_GIG))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        gigs[0].tips = Decimal(0)  # type: ignore[misc]
+
+
+def conv_structure_detailed(body: dict[str, Any]) -> Gig:
+    """Build a `Gig` through cattrs' detailed converter, past the fast path."""
+    return converter.structure(body, Gig)

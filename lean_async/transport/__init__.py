@@ -46,14 +46,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # AiohttpTransport imports aiohttp, an optional extra: only when asked for. It stays
-    # out of __all__ so that a star import works without the extra.
+    # AiohttpTransport is imported on first use, as LeanClient does: importing aiohttp
+    # costs more than the rest of lean_async, and a client on httpx never needs it.
     if name == "AiohttpTransport":
-        try:
-            from lean_async.transport._aiohttp import AiohttpTransport as AiohttpTransport
-        except ImportError as exc:
-            raise ImportError(
-                "AiohttpTransport needs aiohttp: pip install 'lean-async[aiohttp]'"
-            ) from exc
+        from lean_async.transport._aiohttp import AiohttpTransport as AiohttpTransport
+
         return AiohttpTransport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The aiohttp base transport: lean-async's layers on an `aiohttp.ClientSession`.
 
-Requires the ``aiohttp`` extra (``pip install 'lean-async[aiohttp]'``). It sends an
+The default base of `LeanClient` (``backend="aiohttp"``). It sends an
 `httpx.Request` as it is (the layers above have finished it) and hands back an
 `httpx.Response` whose body streams from aiohttp, so the response-limit layer can
 refuse a large body chunk by chunk.
@@ -115,8 +115,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._slots = asyncio.Semaphore(max_connections) if session is None else None
         self._closed = False
         self._timeouts: tuple[object, aiohttp.ClientTimeout] = (None, _NO_TIMEOUT)
-        self._urls: dict[str, yarl.URL] = {}
-        self._last_url: tuple[httpx.URL | None, yarl.URL] = (None, yarl.URL())
+        self._urls: dict[int, tuple[httpx.URL, yarl.URL]] = {}
 
     def __repr__(self) -> str:
         owner = "own session" if self._owns_session else "caller's session"
@@ -233,19 +232,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     def _url(self, url: httpx.URL) -> yarl.URL:
-        # httpx has already normalised and percent-encoded the URL: parse it once. A
-        # client that reuses one httpx.URL object skips even formatting it.
-        last_url, last = self._last_url
-        if url is last_url:
-            return last
-        text = str(url)
-        cached = self._urls.get(text)
-        if cached is None:
-            if len(self._urls) >= _URL_CACHE_SIZE:
-                self._urls.clear()
-            cached = self._urls[text] = yarl.URL(text, encoded=True)
-        self._last_url = (url, cached)
-        return cached
+        # httpx has already normalised and percent-encoded the URL: parse it once. Keyed
+        # by the object (kept alive in the entry, so its id is not reused): LeanClient
+        # hands the same httpx.URL to every call of one path, which skips formatting it.
+        entry = self._urls.get(id(url))
+        if entry is not None and entry[0] is url:
+            return entry[1]
+        if len(self._urls) >= _URL_CACHE_SIZE:
+            self._urls.clear()
+        converted = yarl.URL(str(url), encoded=True)
+        self._urls[id(url)] = (url, converted)
+        return converted
 
     def _client_timeout(self, timeouts: _Timeouts | None) -> aiohttp.ClientTimeout:
         if timeouts is None:

@@ -37,6 +37,6 @@ def api() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 async def lean() -> AsyncIterator[LeanClient]:
-    """A sandbox-environment client with the default retry settings."""
-    async with LeanClient(api_key=KEY, environment="sandbox") as client:
+    """A sandbox-environment client on the httpx backend (what respx mocks), default retries."""
+    async with LeanClient(api_key=KEY, environment="sandbox", backend="httpx") as client:
         yield client
