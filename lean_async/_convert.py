@@ -48,6 +48,7 @@ _CENT = Decimal("0.01")
 _UTC = dt.UTC
 _MONEY_CONTEXT = decimal.Context(prec=64, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 _PATH_SEGMENT = re.compile(r"\.([a-z0-9_]+)")
+_CENTS_TEXT = re.compile(r"-?[0-9]+\.[0-9]{2}")
 
 
 class StructureError(ValueError):
@@ -76,6 +77,9 @@ def format_money(amount: Decimal) -> str:
     Raises:
         ValueError: *amount* is NaN or infinite.
     """
+    text = str(amount)
+    if _CENTS_TEXT.fullmatch(text) and text != "-0.00":
+        return text  # already whole cents, as every validated amount is
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {amount}")
     # Quantize in a context wide enough for the amount (one more digit for a carry), so

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal
 from typing import Any
 
@@ -291,6 +292,16 @@ def test_format_datetime_refuses_naive() -> None:
 def test_format_money(amount: Decimal, text: str) -> None:
     """Money goes out with exactly two decimals, never as -0.00, at any size."""
     assert format_money(amount) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(amount=st.decimals(allow_nan=False, allow_infinity=False))
+def test_format_money_agrees_with_quantizing(amount: Decimal) -> None:
+    """Whether or not the amount is already in cents, the text is its quantized value."""
+    exact = Decimal(10) ** -2
+    context = decimal.Context(prec=max(amount.adjusted() + 4, 1), Emax=decimal.MAX_EMAX)
+    expected = format(amount.quantize(exact, context=context), "f")
+    assert format_money(amount) == ("0.00" if expected == "-0.00" else expected)
 
 
 @pytest.mark.parametrize("amount", ["NaN", "Infinity", "-Infinity", "sNaN"])
