@@ -12,6 +12,7 @@ attempt layer and the retry layer report to.
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -115,7 +116,8 @@ def traced(
     """Decorate an async resource method as logical call *operation* (``"gigs.create"``).
 
     The decorated method is a plain function returning the method's coroutine (or
-    `run_call`'s around it), so the untraced path adds no coroutine of its own.
+    `run_call`'s around it), so the untraced path adds no coroutine of its own; its
+    ``__wrapped__`` is the method. The operation is reported as `names.OPERATION`.
     """
 
     def decorate(
@@ -136,6 +138,8 @@ def traced(
                 return method(self, *args, **kwargs)
             return run_call(active, operation, method(self, *args, **kwargs))
 
-        return call
+        # Python >= 3.12: inspect.iscoroutinefunction still says True for the method.
+        mark = getattr(inspect, "markcoroutinefunction", None)
+        return call if mark is None else mark(call)
 
     return decorate

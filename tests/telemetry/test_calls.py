@@ -9,7 +9,7 @@ import httpx
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from lean_async import NotFoundError, ValidationError
+from lean_async import LeanClient, NotFoundError, ValidationError
 from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
 from tests.reference import (
     REFERENCE_CREATED_CUSTOMER,
@@ -236,3 +236,16 @@ def test_every_public_resource_method_is_traced(resource: type) -> None:
     assert methods
     for name in methods:
         assert inspect.iscoroutinefunction(getattr(resource, name).__wrapped__), name
+
+
+async def test_a_tracer_provider_alone_traces_without_metrics(otel: Otel) -> None:
+    """Given only tracer_provider= (no global meter provider), spans are recorded."""
+    async with LeanClient(
+        api_key="k",
+        base_url="https://app.staging.withlean.com/api",
+        transport=httpx.MockTransport(answers(200, body=GIG)),
+        tracer_provider=otel.tracer_provider,
+    ) as lean:
+        await lean.gigs.get("gig_1")
+    assert [span.name for span in otel.spans()] == ["GET /gig/{gigId}", "lean.gigs.get"]
+    assert otel.points("lean.client.call.duration") == []

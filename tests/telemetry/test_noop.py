@@ -121,3 +121,30 @@ def test_without_the_api_installed_calls_work_untraced() -> None:
     """
     )
     assert out.split("\n")[:4] == ["None", "False", "gig_1", "refused: True"]
+
+
+def test_providers_named_in_the_environment_are_resolved_per_call() -> None:
+    """With OTEL_PYTHON_TRACER_PROVIDER set the fast check stands aside and spans still flow."""
+    code = (
+        """
+    import os
+    os.environ["OTEL_PYTHON_TRACER_PROVIDER"] = "sdk_tracer_provider"
+    """
+        + PRELUDE
+        + """
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from lean_async._telemetry import _guard
+
+    async def main():
+        print(_guard.FAST_CHECK)
+        exporter = InMemorySpanExporter()
+        trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+        async with client() as lean:
+            await lean.gigs.create(**ARGS)
+        print(sorted(span.name for span in exporter.get_finished_spans()))
+    asyncio.run(main())
+    """
+    )
+    assert _run(code).split("\n")[:3] == ["False", "True", "['POST /gig', 'lean.gigs.create']"]
