@@ -74,7 +74,10 @@ class Telemetry:
         self.globals_only = tracer_provider is None and meter_provider is None and _guard.FAST_CHECK
 
     def __repr__(self) -> str:
-        return f"Telemetry(tracer_provider={self._tracer_provider!r}, meter_provider=...)"
+        return (
+            f"Telemetry(tracer_provider={self._tracer_provider!r}, "
+            f"meter_provider={self._meter_provider!r})"
+        )
 
     def active(self) -> Active | None:
         """Return where this call reports to, or ``None`` when nothing would record it."""

@@ -249,3 +249,33 @@ async def test_a_tracer_provider_alone_traces_without_metrics(otel: Otel) -> Non
         await lean.gigs.get("gig_1")
     assert [span.name for span in otel.spans()] == ["GET /gig/{gigId}", "lean.gigs.get"]
     assert otel.points("lean.client.call.duration") == []
+
+
+async def test_an_attempt_without_an_answer_records_the_exception_class(otel: Otel) -> None:
+    """A refused connection then a 200: the first attempt's error.type and the retry cause."""
+    outcomes: list[httpx.Response | Exception] = [
+        httpx.ConnectError("refused: secret detail"),
+        httpx.Response(200, json=GIG),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async with otel.client(handler) as lean:
+        await lean.gigs.get("gig_1")
+
+    first, second = otel.spans("GET /gig/{gigId}")
+    assert (first.attributes or {})["error.type"] == "ConnectError"
+    assert first.status.status_code is StatusCode.ERROR
+    assert first.status.description == "ConnectError"
+    assert "http.response.status_code" not in (first.attributes or {})
+    assert (second.attributes or {})["http.request.resend_count"] == 1
+    (call,) = otel.spans("lean.gigs.get")
+    (event,) = call.events
+    assert (event.attributes or {})["lean.retry.cause"] == "ConnectError"
+    assert "secret detail" not in call.to_json() + first.to_json()
+    (retries,) = otel.points("lean.client.retries")
+    assert dict(retries.attributes)["lean.retry.cause"] == "ConnectError"
