@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
-EXTRAS := cli,fastapi,aiohttp,redis,temporal
+EXTRAS := cli,fastapi,aiohttp,redis,temporal,otel
 
 .PHONY: install test lint typecheck pytest demo bench chaos scale scale-memory clean
 

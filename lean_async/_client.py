@@ -19,7 +19,7 @@ import typing
 import warnings
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 import attrs
 import httpx
@@ -28,6 +28,7 @@ from lean_async import _config, _logging
 from lean_async._convert import StructureError, structure, structure_list
 from lean_async._reconcile import matches
 from lean_async._request import RequestFactory
+from lean_async._telemetry import Telemetry, names, telemetry_for, traced
 from lean_async._version import __version__
 from lean_async.errors import (
     APIResponseValidationError,
@@ -43,6 +44,10 @@ from lean_async.transport._redact import Redactor
 from lean_async.transport.caller import CallerClientTransport
 from lean_async.transport.errors import response_text
 from lean_async.transport.idempotency import new_key
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["LeanClient"]
 
@@ -71,6 +76,7 @@ class _Shared:
         "redactor",
         "requests",
         "stack",
+        "telemetry",
     )
 
     def __init__(
@@ -80,8 +86,10 @@ class _Shared:
         base_url: str,
         redactor: Redactor,
         backend: _config.Backend | None,
+        telemetry: Telemetry | None,
     ) -> None:
         self.stack = stack
+        self.telemetry = telemetry
         self.backend = backend
         self.environment = environment
         self.redactor = redactor
@@ -128,10 +136,16 @@ class LeanClient:
             *transport* is given: ``"httpx"`` (httpx's pooled transport; what respx
             mocks) or ``"aiohttp"`` (lean-async's own aiohttp base, needs the
             ``[aiohttp]`` extra; meant for many calls in flight at once).
+        tracer_provider: the OpenTelemetry tracer provider to report spans to; by
+            default the global one, looked up at each call (needs the ``[otel]``
+            extra). With no SDK configured nothing is recorded.
+        meter_provider: the OpenTelemetry meter provider to report metrics to; by
+            default the global one, looked up at each call.
 
     Raises:
-        LeanError: no API key, an unknown environment, an unsafe base URL, or a
-            *max_response_bytes* that is not a positive integer.
+        LeanError: no API key, an unknown environment, an unsafe base URL, a
+            *max_response_bytes* that is not a positive integer, or a provider given
+            without ``opentelemetry-api`` installed.
     """
 
     def __init__(
@@ -151,6 +165,8 @@ class LeanClient:
         backoff_cap: float = _config.DEFAULT_BACKOFF_CAP,
         max_response_bytes: int = _config.DEFAULT_MAX_RESPONSE_BYTES,
         backend: _config.Backend = _config.DEFAULT_BACKEND,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         _logging.setup_from_env()
         key = api_key if api_key is not None else os.environ.get(_config.ENV_API_KEY)
@@ -181,15 +197,20 @@ class LeanClient:
         policy = RetryPolicy(
             max_retries=settings.max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
         )
+        budget = RetryBudget()
+        telemetry = telemetry_for(tracer_provider, meter_provider, budget, httpx.URL(url).path)
         stack = build_stack(
             base,
             api_key=secret,
             policy=policy,
-            budget=RetryBudget(),
+            budget=budget,
             max_response_bytes=max_response_bytes,
+            telemetry=telemetry,
         )
         pooled = http_client is None and transport is None
-        shared = _Shared(stack, environment_, url, Redactor(secret), backend if pooled else None)
+        shared = _Shared(
+            stack, environment_, url, Redactor(secret), backend if pooled else None, telemetry
+        )
         self._attach(shared, settings, owner=True)
 
     def _attach(self, shared: _Shared, settings: _config.CallSettings, *, owner: bool) -> None:
@@ -284,6 +305,11 @@ class LeanClient:
 
     # -- requests ----------------------------------------------------------------
 
+    @property
+    def _telemetry(self) -> Telemetry | None:
+        return self._shared.telemetry
+
+    @traced(names.RAW_REQUEST_OPERATION)
     async def request(
         self,
         method: str,
@@ -302,7 +328,8 @@ class LeanClient:
         task, Ctrl-C), the `asyncio.CancelledError` leaving it gets a note naming the
         key: the request may have reached Lean, and calling again with that key cannot
         act twice. ``asyncio.timeout`` chains that error as its `TimeoutError`'s
-        ``__cause__``.
+        ``__cause__``. With OpenTelemetry configured it is traced as one logical call,
+        span ``lean.request``, its attempts below it.
 
         Args:
             method: the HTTP method.

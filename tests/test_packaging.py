@@ -25,7 +25,7 @@ pytestmark = pytest.mark.packaging
 ROOT = README.parent
 PIP_TIMEOUT = 600.0
 RUN_TIMEOUT = 120.0
-EXTRAS = {"cli", "fastapi", "aiohttp", "redis", "temporal"}
+EXTRAS = {"cli", "fastapi", "aiohttp", "redis", "temporal", "otel"}
 
 
 def _run(args: Sequence[str | Path], *, cwd: Path, timeout: float) -> str:

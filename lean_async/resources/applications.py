@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lean_async._config import Environment
 from lean_async._requests import APPLICATION
+from lean_async._telemetry import traced
 from lean_async.errors import SandboxOnlyError
 from lean_async.models import Application
 from lean_async.resources._base import Resource
@@ -16,6 +17,7 @@ class Applications(Resource):
 
     __slots__ = ()
 
+    @traced("applications.submit")
     async def submit(self, partner_user_id: str) -> Application:
         """Submit a customer's application; approval makes the customer ACTIVE.
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from lean_async import _validate
 from lean_async._requests import CUSTOMER
+from lean_async._telemetry import traced
 from lean_async._wait import poll_until
 from lean_async.errors import LeanError
 from lean_async.models import Customer, CustomerStatus
@@ -19,6 +20,7 @@ class Customers(Resource):
 
     __slots__ = ()
 
+    @traced("customers.create")
     async def create(
         self,
         *,
@@ -51,6 +53,7 @@ class Customers(Resource):
         lookup = "customer/" + _validate.path_segment("partner_user_id", partner_user_id)
         return await self._client._create("customer", body, lookup_path=lookup, cast_to=Customer)
 
+    @traced("customers.get")
     async def get(self, partner_user_id: str) -> Customer:
         """Fetch a customer by your partner user id.
 
@@ -60,6 +63,7 @@ class Customers(Resource):
         segment = _validate.path_segment("partner_user_id", partner_user_id)
         return await self._client._send("GET", "customer/" + segment, cast_to=Customer)
 
+    @traced("customers.wait_until_active")
     async def wait_until_active(
         self, partner_user_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
     ) -> Customer:

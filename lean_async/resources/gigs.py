@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from lean_async import _validate
 from lean_async._requests import GIG
+from lean_async._telemetry import traced
 from lean_async._wait import is_settled, poll_until
 from lean_async.models import BatchResult, Gig
 from lean_async.resources import _batch
@@ -22,6 +23,7 @@ class Gigs(Resource):
 
     __slots__ = ()
 
+    @traced("gigs.create")
     async def create(
         self,
         *,
@@ -50,6 +52,7 @@ class Gigs(Resource):
         lookup = "gig/" + _validate.path_segment("gig_id", gig_id)
         return await self._client._create("gig", body, lookup_path=lookup, cast_to=Gig)
 
+    @traced("gigs.get")
     async def get(self, gig_id: str) -> Gig:
         """Fetch a gig by your gig id.
 
@@ -59,6 +62,7 @@ class Gigs(Resource):
         segment = _validate.path_segment("gig_id", gig_id)
         return await self._client._send("GET", "gig/" + segment, cast_to=Gig)
 
+    @traced("gigs.wait_until_settled")
     async def wait_until_settled(
         self, gig_id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
     ) -> Gig:
@@ -82,6 +86,7 @@ class Gigs(Resource):
             describe=lambda gig: f"gig {gig_id!r} still {gig.status}",
         )
 
+    @traced("gigs.list")
     async def list(self) -> builtins.list[Gig]:
         """Return every gig."""
         return await self._client._send("GET", "gig", cast_to=builtins.list[Gig])

@@ -9,6 +9,7 @@ from typing import Any
 
 from lean_async import _validate
 from lean_async._requests import SPECIAL_PAYMENT
+from lean_async._telemetry import traced
 from lean_async._wait import is_settled, poll_until
 from lean_async.models import BatchResult, SpecialPayment, SpecialPaymentType
 from lean_async.resources import _batch
@@ -22,6 +23,7 @@ class SpecialPayments(Resource):
 
     __slots__ = ()
 
+    @traced("special_payments.create")
     async def create(
         self,
         *,
@@ -54,6 +56,7 @@ class SpecialPayments(Resource):
             cast_to=SpecialPayment,
         )
 
+    @traced("special_payments.get")
     async def get(self, id: str) -> SpecialPayment:
         """Fetch a special payment by the id Lean gave it.
 
@@ -63,6 +66,7 @@ class SpecialPayments(Resource):
         segment = _validate.path_segment("id", id)
         return await self._client._send("GET", "specialpayment/" + segment, cast_to=SpecialPayment)
 
+    @traced("special_payments.wait_until_settled")
     async def wait_until_settled(
         self, id: str, *, timeout: float = 120.0, poll_interval: float = 1.0
     ) -> SpecialPayment:
@@ -86,6 +90,7 @@ class SpecialPayments(Resource):
             describe=lambda payment: f"special payment {id!r} still {payment.status}",
         )
 
+    @traced("special_payments.list")
     async def list(self) -> builtins.list[SpecialPayment]:
         """Return every special payment."""
         return await self._client._send(

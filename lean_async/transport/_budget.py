@@ -26,7 +26,15 @@ class RetryBudget:
         ValueError: an amount is negative.
     """
 
-    __slots__ = ("_tokens", "capacity", "retry_cost", "success_refund", "timeout_cost")
+    # __weakref__: the telemetry's budget gauge reads a budget without keeping it alive.
+    __slots__ = (
+        "__weakref__",
+        "_tokens",
+        "capacity",
+        "retry_cost",
+        "success_refund",
+        "timeout_cost",
+    )
 
     def __init__(
         self,

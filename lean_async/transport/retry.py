@@ -21,6 +21,7 @@ from typing import Final, cast
 import httpx
 import tenacity as _t
 
+from lean_async._telemetry import current_call
 from lean_async.transport._budget import RetryBudget
 from lean_async.transport._policy import (
     DeadlineExceeded,
@@ -228,6 +229,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
         _log.info(
             "retrying %s %s in %.3f s: attempt %d failed (%s)", method, path, delay, attempt, cause
         )
+        traced = current_call()
+        if traced is not None:
+            # error.type's vocabulary: the status code, or the exception's class.
+            if isinstance(outcome, httpx.Response):
+                traced.retried(str(outcome.status_code), delay, attempt)
+            else:
+                traced.retried(type(outcome).__qualname__, delay, attempt)
         if self._policy.on_retry is not None:
             self._policy.on_retry(
                 RetryDetails(method=method, path=path, attempt=attempt, delay=delay, cause=cause)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES, Secret
@@ -14,6 +16,9 @@ from lean_async.transport.idempotency import IdempotencyTransport
 from lean_async.transport.limit import ResponseLimitTransport
 from lean_async.transport.retry import RetryTransport
 
+if TYPE_CHECKING:
+    from lean_async._telemetry import Telemetry
+
 __all__ = ["build_stack"]
 
 
@@ -24,6 +29,7 @@ def build_stack(
     policy: RetryPolicy,
     budget: RetryBudget | None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    telemetry: Telemetry | None = None,
 ) -> httpx.AsyncBaseTransport:
     """Wrap *base* in lean-async's layers; a request flows down, the response up::
 
@@ -32,7 +38,9 @@ def build_stack(
         IdempotencyTransport      POST gets an Idempotency-Key, the same on every attempt
           |
         RetryTransport            backoff + full jitter, Retry-After, budget, safe replays
-          |
+          |                       (each backoff is an event on the call's span)
+        AttemptTelemetryTransport with telemetry: an HTTP client span + duration point per
+          |                       attempt, traceparent injected (absent without telemetry)
         ResponseLimitTransport    reads each body, refusing one above max_response_bytes
           |
         AuthTransport             HTTP Basic, API key as username, empty password,
@@ -45,12 +53,20 @@ def build_stack(
         policy: the retry policy.
         budget: the client's retry budget, or ``None`` for none.
         max_response_bytes: the largest response body accepted (after decoding).
+        telemetry: the client's OpenTelemetry reporting, or ``None`` for none (then the
+            attempt layer is left out).
 
     Returns:
         The outermost layer, to pass as ``httpx.AsyncClient(transport=...)``.
     """
-    limited = ResponseLimitTransport(AuthTransport(base, api_key), max_response_bytes)
+    attempt: httpx.AsyncBaseTransport = ResponseLimitTransport(
+        AuthTransport(base, api_key), max_response_bytes
+    )
+    if telemetry is not None:
+        from lean_async._telemetry._attempts import AttemptTelemetryTransport
+
+        attempt = AttemptTelemetryTransport(attempt, telemetry)
     return ErrorsTransport(
-        IdempotencyTransport(RetryTransport(limited, policy, budget)),
+        IdempotencyTransport(RetryTransport(attempt, policy, budget)),
         redactor=Redactor(api_key),
     )

@@ -1,0 +1,103 @@
+"""The attempt layer: an HTTP client span and a duration point for each attempt.
+
+It sits just below `RetryTransport`, so every attempt of a call passes through it
+(reconciliation lookups included), and above the response-limit layer, so an attempt
+lasts until its body is read. Attributes follow the OpenTelemetry HTTP client semantic
+conventions; the path is reported only as a `url_template`. The attempt span's context
+is injected into the request headers (``traceparent``) by the API's global propagator.
+
+Outside a traced logical call (see `_calls`) the layer hands the request straight to the
+next one: `handle_async_request` then returns the inner layer's coroutine itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+
+from lean_async._telemetry import _guard, names
+from lean_async._telemetry._calls import CallRecord, current_call, error_type
+from lean_async._telemetry._routes import url_template
+from lean_async._telemetry._setup import Telemetry
+from lean_async.transport.extensions import get_attempts, get_idempotency_key
+
+__all__ = ["AttemptTelemetryTransport"]
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+class AttemptTelemetryTransport(httpx.AsyncBaseTransport):
+    """Traces and measures each attempt of the client's traced calls.
+
+    Args:
+        inner: the transport that sends the attempt (normally the response-limit layer).
+        telemetry: the client's telemetry; calls of other clients pass through.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, telemetry: Telemetry) -> None:
+        self._inner = inner
+        self._telemetry = telemetry
+
+    def __repr__(self) -> str:
+        return f"AttemptTelemetryTransport({self._inner!r})"
+
+    def handle_async_request(self, request: httpx.Request) -> Coroutine[Any, Any, httpx.Response]:
+        """Send one attempt of *request*, traced when its logical call is."""
+        record = current_call()
+        if record is None or record.active.telemetry is not self._telemetry:
+            return self._inner.handle_async_request(request)
+        return self._traced(record, request)
+
+    async def aclose(self) -> None:
+        """Close the inner transport."""
+        await self._inner.aclose()
+
+    async def _traced(self, record: CallRecord, request: httpx.Request) -> httpx.Response:
+        trace = _guard.trace
+        record.attempts += 1
+        key = get_idempotency_key(request)
+        if key:
+            record.span.set_attribute(names.IDEMPOTENCY_KEY, key)
+        url = request.url
+        template = url_template(url.path, self._telemetry.base_path)
+        attributes: dict[str, str | int] = {
+            names.HTTP_METHOD: request.method,
+            names.URL_TEMPLATE: template,
+            names.SERVER_ADDRESS: url.host,
+            names.SERVER_PORT: url.port or _DEFAULT_PORTS.get(url.scheme, 443),
+        }
+        span_attributes = dict(attributes)
+        resends = get_attempts(request) - 1
+        if resends > 0:
+            span_attributes[names.HTTP_RESEND_COUNT] = resends
+        span = record.active.tracer.start_span(
+            f"{request.method} {template}",
+            kind=trace.SpanKind.CLIENT,
+            attributes=span_attributes,
+        )
+        _guard.propagate.inject(request.headers, context=trace.set_span_in_context(span))
+        started = time.perf_counter()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException as exc:
+            attributes[names.ERROR_TYPE] = kind = error_type(exc)
+            span.set_attribute(names.ERROR_TYPE, kind)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, kind))
+            raise
+        else:
+            status = response.status_code
+            attributes[names.HTTP_STATUS] = status
+            span.set_attribute(names.HTTP_STATUS, status)
+            if status >= 400:
+                attributes[names.ERROR_TYPE] = kind = str(status)
+                span.set_attribute(names.ERROR_TYPE, kind)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, kind))
+            return response
+        finally:
+            record.active.instruments.http_duration.record(
+                time.perf_counter() - started, attributes
+            )
+            span.end()

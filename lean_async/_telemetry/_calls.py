@@ -1,0 +1,134 @@
+"""The logical call: one CLIENT span and one duration point around a public method.
+
+`traced` decorates each resource method. It decides once, when the method is called,
+whether telemetry is configured (`Telemetry.active`); when it is not, the method's own
+coroutine is returned untouched, so an unconfigured call pays one attribute read and
+one check. Otherwise the coroutine runs inside `run_call`, under a span named
+``lean.<operation>`` that is current while it runs (so validation errors are on it and
+each attempt's span is its child), with a `CallRecord` in a context variable that the
+attempt layer and the retry layer report to.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from lean_async._telemetry import _guard, names
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from lean_async._telemetry._setup import Active, Telemetry
+
+__all__ = ["CallRecord", "current_call", "error_type", "run_call", "traced"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_current: ContextVar[CallRecord | None] = ContextVar("lean_async_call", default=None)
+
+
+class CallRecord:
+    """What the layers below report to during one traced logical call."""
+
+    __slots__ = ("active", "attempts", "operation", "span")
+
+    def __init__(self, active: Active, operation: str, span: Span) -> None:
+        self.active = active
+        self.operation = operation
+        self.span = span
+        self.attempts = 0
+
+    def retried(self, cause: str, delay: float, attempt: int) -> None:
+        """Record the backoff decided after failed attempt *attempt*."""
+        self.span.add_event(
+            names.RETRY_EVENT,
+            {names.RETRY_CAUSE: cause, names.RETRY_DELAY: delay, names.RETRY_ATTEMPT: attempt},
+        )
+        self.active.instruments.retries.add(
+            1, {names.OPERATION: self.operation, names.RETRY_CAUSE: cause}
+        )
+
+
+def current_call() -> CallRecord | None:
+    """Return the traced logical call running in this context, if any."""
+    return _current.get()
+
+
+def error_type(error: BaseException) -> str:
+    """Return the `error.type` of *error*: its class's qualified name, never its message."""
+    return type(error).__qualname__
+
+
+async def run_call(active: Active, operation: str, call: Coroutine[Any, Any, T]) -> T:
+    """Await *call* as logical call *operation*: span, record and duration around it."""
+    trace = _guard.trace
+    span = active.tracer.start_span(
+        names.CALL_SPAN_PREFIX + operation,
+        kind=trace.SpanKind.CLIENT,
+        attributes={names.OPERATION: operation},
+    )
+    record = CallRecord(active, operation, span)
+    attributes: dict[str, str] = {names.OPERATION: operation}
+    context_token = _guard.context.attach(trace.set_span_in_context(span))
+    record_token = _current.set(record)
+    started = time.perf_counter()
+    try:
+        result = await call
+    except BaseException as exc:
+        kind = error_type(exc)
+        span.set_attribute(names.ERROR_TYPE, kind)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, kind))
+        attributes[names.OUTCOME] = names.OUTCOME_ERROR
+        attributes[names.ERROR_TYPE] = kind
+        raise
+    else:
+        attributes[names.OUTCOME] = names.OUTCOME_SUCCESS
+        return result
+    finally:
+        active.instruments.call_duration.record(time.perf_counter() - started, attributes)
+        span.set_attribute(names.ATTEMPTS, record.attempts)
+        _current.reset(record_token)
+        _guard.context.detach(context_token)
+        span.end()
+
+
+class _HasTelemetry(Protocol):
+    @property
+    def _telemetry(self) -> Telemetry | None: ...
+
+
+S = TypeVar("S", bound=_HasTelemetry)
+
+
+def traced(
+    operation: str,
+) -> Callable[
+    [Callable[Concatenate[S, P], Coroutine[Any, Any, T]]],
+    Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
+]:
+    """Decorate an async resource method as logical call *operation* (``"gigs.create"``).
+
+    The decorated method is a plain function returning the method's coroutine (or
+    `run_call`'s around it), so the untraced path adds no coroutine of its own.
+    """
+
+    def decorate(
+        method: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
+    ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+        @functools.wraps(method)
+        def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
+            telemetry = self._telemetry
+            if telemetry is not None:
+                active = telemetry.active()
+                if active is not None:
+                    return run_call(active, operation, method(self, *args, **kwargs))
+            return method(self, *args, **kwargs)
+
+        return call
+
+    return decorate
