@@ -18,6 +18,7 @@ import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Final
 
+from lean_async._telemetry import names
 from lean_async._version import __version__
 
 if TYPE_CHECKING:
@@ -40,12 +41,12 @@ __all__ = [
     "record_delivery",
 ]
 
-SCOPE: Final = "lean_async"
-DELIVERIES: Final = "lean.webhooks.deliveries"
-ATTR_EVENT_TYPE: Final = "lean.webhook.event_type"
-ATTR_OUTCOME: Final = "lean.webhook.outcome"
-ATTR_REASON: Final = "lean.webhook.reason"
-ATTR_ERROR_TYPE: Final = "error.type"
+SCOPE: Final = names.SCOPE
+DELIVERIES: Final = names.WEBHOOK_DELIVERIES
+ATTR_EVENT_TYPE: Final = names.WEBHOOK_EVENT_TYPE
+ATTR_OUTCOME: Final = names.WEBHOOK_OUTCOME
+ATTR_REASON: Final = names.WEBHOOK_REASON
+ATTR_ERROR_TYPE: Final = names.ERROR_TYPE
 
 _global_counter: Counter | None = None
 # One counter per explicit provider, built on first use: a router built once passes the
