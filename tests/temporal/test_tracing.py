@@ -1,4 +1,4 @@
-"""Trace context travels with a batch: its payments run in the caller's trace."""
+"""Trace context travels with a batch: its payments are spans in the caller's trace."""
 
 from __future__ import annotations
 
@@ -70,22 +70,28 @@ async def run_batch(
 async def test_a_batch_started_in_a_span_pays_in_that_trace(
     temporal_client: Any, lean_sandbox: SandboxProcess
 ) -> None:
-    """Every payment request of the batch runs in the caller's trace, under its span."""
+    """Each gig's ``lean.gigs.create`` span is in the caller's trace, a child of its span."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     recorder = ContextRecorder()
+    items = gig_items(f"tr-{uuid.uuid4().hex[:6]}", 3)
     async with LeanClient(
-        api_key=lean_sandbox.api_key, base_url=lean_sandbox.url, transport=recorder
+        api_key=lean_sandbox.api_key,
+        base_url=lean_sandbox.url,
+        transport=recorder,
+        tracer_provider=provider,
     ) as lean:
-        caller = await run_batch(
-            temporal_client,
-            lean,
-            gig_items(f"tr-{uuid.uuid4().hex[:6]}", 3),
-            provider.get_tracer("test"),
-        )
+        caller = await run_batch(temporal_client, lean, items, provider.get_tracer("test"))
     assert caller is not None
-    assert len(recorder.seen) >= 3
+    creates = [span for span in exporter.get_finished_spans() if span.name == "lean.gigs.create"]
+    assert len(creates) == len(items)
+    for span in creates:
+        assert span.context is not None
+        assert span.parent is not None
+        assert span.context.trace_id == caller.trace_id
+        assert span.parent.span_id == caller.span_id
+    assert len(recorder.seen) >= len(items)
     assert {seen.trace_id for seen in recorder.seen} == {caller.trace_id}
 
 
