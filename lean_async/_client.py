@@ -198,7 +198,8 @@ class LeanClient:
             max_retries=settings.max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
         )
         budget = RetryBudget()
-        telemetry = telemetry_for(tracer_provider, meter_provider, budget, httpx.URL(url).path)
+        base_path = httpx.URL(url).raw_path.decode("ascii")
+        telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path)
         stack = build_stack(
             base,
             api_key=secret,

@@ -62,7 +62,9 @@ class AttemptTelemetryTransport(httpx.AsyncBaseTransport):
         if key:
             record.span.set_attribute(names.IDEMPOTENCY_KEY, key)
         url = request.url
-        template = url_template(url.path, self._telemetry.base_path)
+        # raw_path keeps an id's escapes (a "/" inside an id stays %2F); drop the query.
+        path = url.raw_path.decode("ascii").partition("?")[0]
+        template = url_template(path, self._telemetry.base_path)
         attributes: dict[str, str | int] = {
             names.HTTP_METHOD: request.method,
             names.URL_TEMPLATE: template,
