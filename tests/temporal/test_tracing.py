@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 import uuid
 from typing import Any
 
@@ -115,3 +118,22 @@ async def test_the_interceptor_is_added_once(temporal_client: Any) -> None:
     interceptors = traced.config()["interceptors"]
     assert sum(isinstance(each, TraceContextInterceptor) for each in interceptors) == 1
     assert HEADER == "lean-trace-context"
+
+
+def test_without_the_api_batches_and_workers_carry_nothing() -> None:
+    """With opentelemetry not importable the starter and worker add no interceptor."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["opentelemetry"] = None  # what an uninstalled package looks like
+        from lean_async.temporal import _starter, _worker
+        client = object()
+        print(_starter.traced_client(client) is client, _worker.TraceContextInterceptor)
+        print("lean_async.temporal._tracing" in sys.modules)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["True None", "False"]

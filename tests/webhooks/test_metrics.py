@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -167,3 +171,27 @@ async def test_the_aiohttp_handler_counts_end_to_end(
         DUPLICATE: 1,
         rejected_for("missing_signature"): 1,
     }
+
+
+def test_without_the_api_installed_the_webhooks_import_and_deliver() -> None:
+    """With opentelemetry not importable a delivery is processed and nothing is counted."""
+    code = textwrap.dedent(
+        """
+        import asyncio, sys
+        sys.modules["opentelemetry"] = None  # what an uninstalled package looks like
+        from lean_async.webhooks import MemoryDedupStore, _metrics
+        from tests.webhooks.test_delivery import Recorder, deliver
+        print(_metrics.otel_metrics)
+        print(asyncio.run(deliver(MemoryDedupStore(), Recorder())).outcome)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["None", "processed"]
