@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 
 from lean_async._telemetry import _guard, names
-from lean_async._telemetry._calls import CallRecord, current_call, error_type
+from lean_async._telemetry._calls import CallRecord, error_type
+from lean_async._telemetry._calls import _current as _current_call
 from lean_async._telemetry._routes import url_template
 from lean_async._telemetry._setup import Telemetry
 from lean_async.transport.extensions import get_attempts, get_idempotency_key
@@ -46,7 +47,7 @@ class AttemptTelemetryTransport(httpx.AsyncBaseTransport):
 
     def handle_async_request(self, request: httpx.Request) -> Coroutine[Any, Any, httpx.Response]:
         """Send one attempt of *request*, traced when its logical call is."""
-        record = current_call()
+        record = _current_call.get()
         if record is None or record.active.telemetry is not self._telemetry:
             return self._inner.handle_async_request(request)
         return self._traced(record, request)

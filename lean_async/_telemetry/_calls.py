@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from lean_async._telemetry import _guard, names
+from lean_async._telemetry._guard import _metrics_module, _trace_module
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -123,11 +124,17 @@ def traced(
         @functools.wraps(method)
         def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
             telemetry = self._telemetry
-            if telemetry is not None:
-                active = telemetry.active()
-                if active is not None:
-                    return run_call(active, operation, method(self, *args, **kwargs))
-            return method(self, *args, **kwargs)
+            # The common case, inlined: the API without an SDK (or no API at all).
+            if telemetry is None or (
+                telemetry.globals_only
+                and _trace_module._TRACER_PROVIDER is None
+                and _metrics_module._METER_PROVIDER is None
+            ):
+                return method(self, *args, **kwargs)
+            active = telemetry.active()
+            if active is None:
+                return method(self, *args, **kwargs)
+            return run_call(active, operation, method(self, *args, **kwargs))
 
         return call
 

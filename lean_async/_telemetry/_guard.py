@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "ENABLED",
+    "FAST_CHECK",
     "NOOP_METER_PROVIDERS",
     "NOOP_TRACER_PROVIDERS",
     "context",
@@ -67,8 +68,15 @@ else:
         _trace_module, _metrics_module = trace, _metrics_internal
 
 
+FAST_CHECK = _trace_module is not None
+"""Whether `no_global_providers` can tell; without it every call resolves the providers."""
+
+
 def no_global_providers() -> bool:
-    """Return True when it is known, cheaply, that no global provider has been set."""
+    """Return True when it is known, cheaply, that no global provider has been set.
+
+    `lean_async._telemetry._calls.traced` inlines this test on its hot path.
+    """
     return (
         _trace_module is not None
         and _trace_module._TRACER_PROVIDER is None

@@ -53,6 +53,7 @@ class Telemetry:
         "_seen",
         "_tracer_provider",
         "base_path",
+        "globals_only",
     )
 
     def __init__(
@@ -68,6 +69,9 @@ class Telemetry:
         self.base_path = base_path
         self._seen: tuple[Any, Any] = (None, None)
         self._active: Active | None = None
+        # The hot path's test (see `_calls.traced`): both providers are the global ones
+        # and `_guard.no_global_providers` can tell when those are unset.
+        self.globals_only = tracer_provider is None and meter_provider is None and _guard.FAST_CHECK
 
     def __repr__(self) -> str:
         return f"Telemetry(tracer_provider={self._tracer_provider!r}, meter_provider=...)"
