@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 
 import click
 from rich.console import Console
@@ -20,6 +21,7 @@ from lean_async import _config
 from lean_async._client import LeanClient
 from lean_async._demo import Arrival, StepResult, Tally, WebhookReceiver, run_demo
 from lean_async.cli._console import make_console
+from lean_async.cli._otel_console import SDK_MISSING, install_console_telemetry
 from lean_async.cli._progress import ImportProgress
 from lean_async.cli._target import UnsafeTargetError, check_demo_url
 from lean_async.errors import LeanError
@@ -54,7 +56,13 @@ def _base_url_option(_: click.Context, __: click.Parameter, value: str | None) -
     default=None,
     help="API key for --base-url (default $LEAN_API_KEY). Only with --base-url.",
 )
-def demo(base_url: str | None, api_key: str | None) -> None:
+@click.option(
+    "--otel-console",
+    is_flag=True,
+    help="Print the OpenTelemetry spans as they end and the metrics at the end "
+    "(needs opentelemetry-sdk).",
+)
+def demo(base_url: str | None, api_key: str | None, otel_console: bool) -> None:
     """Run the whole payout flow and print each step, its timing and the tally.
 
     Runs against the built-in sandbox, in this process: nothing leaves the machine
@@ -67,12 +75,24 @@ def demo(base_url: str | None, api_key: str | None) -> None:
         key = api_key or os.environ.get(_config.ENV_API_KEY)
         if not key:
             raise click.UsageError(f"--base-url needs a key: --api-key or ${_config.ENV_API_KEY}")
+    shutdown_telemetry: Callable[[], None] | None = _console_telemetry() if otel_console else None
     console = make_console()
     try:
         ok = asyncio.run(_demo(console, base_url, key))
     except LeanError as exc:  # e.g. plain http to a remote host: say why, no traceback
         raise click.ClickException(str(exc)) from None
+    finally:
+        if shutdown_telemetry is not None:
+            shutdown_telemetry()  # prints the metrics
     sys.exit(0 if ok else 1)
+
+
+def _console_telemetry() -> Callable[[], None]:
+    """Set the console SDK providers before anything runs; exit 1 without the SDK."""
+    try:
+        return install_console_telemetry(sys.stdout)
+    except ImportError:
+        raise click.ClickException(SDK_MISSING) from None
 
 
 def _step_line(step: StepResult) -> Text:

@@ -16,6 +16,15 @@ from lean_async.errors import ValidationError
 from lean_async.temporal._types import BatchInput, BatchProgress, BatchSummary, ChunkInput, KindName
 from lean_async.temporal._workflows import PayrollBatch, PayrollChunk, chunk_id
 
+try:  # with opentelemetry-api, the batch's payments nest under the caller's span
+    from lean_async.temporal._tracing import traced_client
+except ImportError:  # the otel extra is not installed
+
+    def traced_client(client: Client) -> Client:
+        """Return *client* as it is: there is no trace context to carry."""
+        return client
+
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "TASK_QUEUE",
@@ -62,6 +71,10 @@ async def start_batch(
     Items are CSV cells by column header (see `lean_async.temporal._types`); they are
     checked by the workers, and a bad one is reported in the summary, not retried.
 
+    With ``opentelemetry-api`` installed, the current trace context travels with the
+    batch: the activities' `LeanClient` calls (``lean.gigs.create``...) are recorded in
+    the caller's trace, under the span current here.
+
     Args:
         client: a connected Temporal client.
         batch_id: names the batch; special payments' derived keys come from it.
@@ -88,6 +101,7 @@ async def start_batch(
             problems.append((name, "must be an int >= 1"))
     if problems:
         raise ValidationError(problems)
+    client = traced_client(client)
     workflow_id = batch_workflow_id(kind, batch_id)
     existing = await _existing(client, workflow_id)
     if existing is not None:

@@ -9,13 +9,22 @@ from datetime import timedelta
 from typing import Final
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from lean_async._client import LeanClient
 from lean_async.temporal._activities import PayrollActivities
 from lean_async.temporal._starter import TASK_QUEUE
 from lean_async.temporal._workflows import PayrollBatch, PayrollChunk
+
+try:  # with opentelemetry-api, activities run in the trace context their batch carries
+    from lean_async.temporal._tracing import (
+        TraceContextInterceptor,
+        has_trace_context,
+        with_trace_context,
+    )
+except ImportError:  # the otel extra is not installed
+    TraceContextInterceptor = None  # type: ignore[assignment, misc]
 
 __all__ = ["DEFAULT_STICKY_TIMEOUT", "build_worker", "run_worker"]
 
@@ -39,9 +48,14 @@ def build_worker(
     """Return a worker running `PayrollBatch`, `PayrollChunk` and the payroll activities.
 
     The activities pay through *lean*, shared by all of them: the caller opens it
-    before the worker runs and closes it after the worker has shut down.
+    before the worker runs and closes it after the worker has shut down. With
+    ``opentelemetry-api`` installed, each activity runs in the trace context its batch
+    was started in (see `start_batch`).
     """
     activities = PayrollActivities(lean)
+    interceptors: list[Interceptor] = []
+    if TraceContextInterceptor is not None and not has_trace_context(client):
+        interceptors.append(TraceContextInterceptor())
     return Worker(
         client,
         task_queue=task_queue,
@@ -52,6 +66,7 @@ def build_worker(
             activities.chunk_result,
         ],
         max_concurrent_activities=max_concurrent_activities,
+        interceptors=interceptors,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout),
         # The workflows only read lean_async's dataclasses and constants; passing the
         # package through keeps httpx & co. out of the sandbox's re-imports.
@@ -89,7 +104,11 @@ async def run_worker(
         loop.add_signal_handler(signum, stop.set)
     try:
         async with LeanClient() as lean:
-            client = await Client.connect(address, namespace=namespace)
+            client = await Client.connect(
+                address,
+                namespace=namespace,
+                interceptors=[] if TraceContextInterceptor is None else with_trace_context([]),
+            )
             worker = build_worker(
                 client,
                 lean,

@@ -41,15 +41,19 @@ import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import WebhookEvent
 from lean_async.webhooks._dedup import ClaimStatus, DedupStore
+from lean_async.webhooks._metrics import record_delivery
 from lean_async.webhooks._parse import parse
 from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
 
 __all__ = [
     "DeliveryOutcome",
@@ -129,11 +133,17 @@ class DeliveryResult:
         return body
 
 
-def rejected(exc: WebhookVerificationError) -> DeliveryResult:
-    """Return the result that answers a delivery rejected with *exc*.
+def rejected(
+    exc: WebhookVerificationError, *, meter_provider: MeterProvider | None = None
+) -> DeliveryResult:
+    """Return the result that answers a delivery rejected with *exc*, and count it.
+
+    Every rejection, wherever it is decided, is counted here (``lean.webhooks.deliveries``
+    with outcome ``rejected`` and its reason); `handle_delivery` counts the other outcomes.
 
     Args:
         exc: the verification or parsing failure.
+        meter_provider: where the counter lives; default the global provider.
 
     Returns:
         A REJECTED result with the status for ``exc.reason`` (401, 400, 413 or 500).
@@ -143,16 +153,21 @@ def rejected(exc: WebhookVerificationError) -> DeliveryResult:
     # signature or the body's content (see _signature and _parse).
     level = logging.ERROR if status >= 500 else logging.WARNING  # 500: our side is wrong
     logger.log(level, "rejected webhook delivery (%s, answered %d): %s", exc.reason, status, exc)
-    return DeliveryResult(
+    result = DeliveryResult(
         status_code=status, outcome=DeliveryOutcome.REJECTED, reason=exc.reason, error=exc
     )
+    record_delivery(result, meter_provider)
+    return result
 
 
-def too_large(max_body_bytes: int) -> DeliveryResult:
+def too_large(
+    max_body_bytes: int, *, meter_provider: MeterProvider | None = None
+) -> DeliveryResult:
     """Return the 413 result for a body announced or read beyond *max_body_bytes*.
 
     Args:
         max_body_bytes: the limit that was exceeded.
+        meter_provider: where the counter lives; default the global provider.
 
     Returns:
         A REJECTED result with status 413 and reason ``payload_too_large``.
@@ -160,7 +175,8 @@ def too_large(max_body_bytes: int) -> DeliveryResult:
     return rejected(
         WebhookVerificationError(
             f"webhook body is larger than {max_body_bytes} bytes", reason="payload_too_large"
-        )
+        ),
+        meter_provider=meter_provider,
     )
 
 
@@ -196,8 +212,13 @@ async def handle_delivery(
     handler: WebhookHandler,
     store: DedupStore,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    meter_provider: MeterProvider | None = None,
 ) -> DeliveryResult:
     """Verify, parse and de-duplicate one delivery, and run *handler* at most once.
+
+    Each delivery adds one to the ``lean.webhooks.deliveries`` counter (OpenTelemetry,
+    when ``opentelemetry-api`` is installed) with its outcome, event type and, for a
+    rejection, its reason.
 
     Args:
         payload: the raw request body (read at most ``max_body_bytes + 1`` bytes of it).
@@ -207,6 +228,8 @@ async def handle_delivery(
             ``def``, run in a worker thread); return = done, raise = retry.
         store: the `DedupStore` shared by every receiver of these webhooks.
         max_body_bytes: the largest body accepted.
+        meter_provider: the OpenTelemetry meter provider to count deliveries in;
+            default the global one.
 
     Returns:
         The `DeliveryResult`; answer Lean with its ``status_code``.
@@ -218,8 +241,16 @@ async def handle_delivery(
     try:
         event = parse(payload, headers, api_key, max_body_bytes=max_body_bytes)
     except WebhookVerificationError as exc:
-        return rejected(exc)
+        return rejected(exc, meter_provider=meter_provider)
+    result = await _dispatch(event, handler, store)
+    record_delivery(result, meter_provider)
+    return result
 
+
+async def _dispatch(
+    event: WebhookEvent, handler: WebhookHandler, store: DedupStore
+) -> DeliveryResult:
+    """Claim *event*, run *handler* unless it is a duplicate, and complete or release."""
     token = uuid.uuid4().hex
     claim = await store.claim(event.id, token)
     if claim is ClaimStatus.DONE:

@@ -23,7 +23,7 @@ again).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     from aiohttp import web
@@ -36,6 +36,9 @@ from lean_async._client import LeanClient
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
 from lean_async.webhooks._delivery import WebhookHandler, handle_delivery, too_large
 from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_limit, normalize_keys
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
 
 __all__ = ["LEAN_CLIENT", "lean_client_ctx", "webhook_handler"]
 
@@ -63,6 +66,7 @@ def webhook_handler(
     handler: WebhookHandler,
     store: DedupStore | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    meter_provider: MeterProvider | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """Return an aiohttp request handler that receives Lean's webhooks.
 
@@ -73,6 +77,8 @@ def webhook_handler(
             done (200); raising answers 500 so Lean's retry runs it again.
         store: where processed events are recorded; default a new `MemoryDedupStore`.
         max_body_bytes: larger bodies get 413 without being read further.
+        meter_provider: the OpenTelemetry meter provider that counts deliveries
+            (``lean.webhooks.deliveries``); default the global one.
 
     Returns:
         The request handler, for ``app.router.add_post(path, ...)``.
@@ -89,7 +95,7 @@ def webhook_handler(
     async def receive_lean_webhook(request: web.Request) -> web.Response:
         payload = await _read_body(request, max_body_bytes)
         if payload is None:
-            result = too_large(max_body_bytes)
+            result = too_large(max_body_bytes, meter_provider=meter_provider)
         else:
             result = await handle_delivery(
                 payload,
@@ -98,6 +104,7 @@ def webhook_handler(
                 handler=handler,
                 store=dedup,
                 max_body_bytes=max_body_bytes,
+                meter_provider=meter_provider,
             )
         return web.json_response(result.body, status=result.status_code)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 try:
     from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
@@ -56,6 +56,9 @@ from lean_async.webhooks._delivery import (
 )
 from lean_async.webhooks._parse import parse
 from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_limit, normalize_keys
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
 
 __all__ = [
     "DEFAULT_PATH",
@@ -99,6 +102,7 @@ def webhook_router(
     path: str = DEFAULT_PATH,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     include_in_schema: bool = False,
+    meter_provider: MeterProvider | None = None,
 ) -> APIRouter:
     """Return a router with one ``POST`` route that receives Lean's webhooks.
 
@@ -112,6 +116,8 @@ def webhook_router(
             `DEFAULT_PATH`, ``/webhooks/lean``. ``include_router(..., prefix=)`` works too.
         max_body_bytes: larger bodies get 413 without being read further.
         include_in_schema: whether the route shows in the OpenAPI schema.
+        meter_provider: the OpenTelemetry meter provider that counts deliveries
+            (``lean.webhooks.deliveries``); default the global one.
 
     Returns:
         An `APIRouter` for ``app.include_router(...)``.
@@ -127,7 +133,7 @@ def webhook_router(
     async def receive_lean_webhook(request: Request) -> Response:
         payload = await _read_body(request, max_body_bytes)
         if payload is None:
-            result = too_large(max_body_bytes)
+            result = too_large(max_body_bytes, meter_provider=meter_provider)
         else:
             result = await handle_delivery(
                 payload,
@@ -136,6 +142,7 @@ def webhook_router(
                 handler=handler,
                 store=dedup,
                 max_body_bytes=max_body_bytes,
+                meter_provider=meter_provider,
             )
         return JSONResponse(result.body, status_code=result.status_code)
 
@@ -147,16 +154,23 @@ def webhook_router(
 
 
 def verified_event(
-    *, api_key: str | Sequence[str], max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    *,
+    api_key: str | Sequence[str],
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    meter_provider: MeterProvider | None = None,
 ) -> Callable[[Request], Awaitable[WebhookEvent]]:
     """Return a dependency giving the route the verified `WebhookEvent` (no de-duplication).
 
     Use as ``event: WebhookEvent = Depends(verified_event(api_key=KEY))``. A rejected
-    delivery ends in `HTTPException` with 401, 400 or 413 and its reason as detail.
+    delivery ends in `HTTPException` with 401, 400 or 413 and its reason as detail, and
+    is counted in ``lean.webhooks.deliveries``; an accepted one is not (only the route
+    knows whether it was processed).
 
     Args:
         api_key: your API key, or several during a rotation.
         max_body_bytes: larger bodies get 413 without being read further.
+        meter_provider: the OpenTelemetry meter provider that counts rejections;
+            default the global one.
 
     Returns:
         The dependency callable.
@@ -170,12 +184,12 @@ def verified_event(
     async def lean_webhook_event(request: Request) -> WebhookEvent:
         payload = await _read_body(request, max_body_bytes)
         if payload is None:
-            result = too_large(max_body_bytes)
+            result = too_large(max_body_bytes, meter_provider=meter_provider)
         else:
             try:
                 return parse(payload, request.headers, api_key, max_body_bytes=max_body_bytes)
             except WebhookVerificationError as exc:
-                result = rejected(exc)
+                result = rejected(exc, meter_provider=meter_provider)
         raise HTTPException(result.status_code, detail=result.reason)
 
     return lean_webhook_event
