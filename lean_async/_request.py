@@ -90,7 +90,7 @@ class RequestFactory:
         headers: the headers every request carries (``Host`` is added from the URL).
     """
 
-    __slots__ = ("_fast_headers", "_template", "base")
+    __slots__ = ("_fast_headers", "_fast_request", "_template", "base")
 
     def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
         self.base = BaseURL(base_url)
@@ -102,6 +102,11 @@ class RequestFactory:
             == httpx.Headers(self._template.raw + sample).multi_items()
             if isinstance(getattr(self._template, "_list", None), list)
             else False
+        )
+        self._fast_request = False
+        self._fast_request = _same_request(
+            self._request("POST", self.base.url, self._headers(sample), b"{}", {}),
+            _public_request("POST", self.base.url, self._headers(sample), b"{}", {}),
         )
 
     def build(
@@ -132,15 +137,30 @@ class RequestFactory:
             extra.append((b"Content-Length", str(len(content)).encode("ascii")))
         if idempotency_key:
             extra.append((b"Idempotency-Key", idempotency_key.encode()))
-        # stream= skips httpx's header inference: Host and the body headers are set here.
-        request = httpx.Request(
-            method,
-            self.base.join(path),
-            headers=self._headers(extra),
-            stream=httpx.ByteStream(content),
-            extensions=extensions,
+        return self._request(
+            method.upper(), self.base.join(path), self._headers(extra), content, extensions
         )
-        request.read()  # sets request.content, as httpx does for a bytes body
+
+    def _request(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: httpx.Headers,
+        content: bytes,
+        extensions: dict[str, Any],
+    ) -> httpx.Request:
+        if not self._fast_request:
+            return _public_request(method, url, headers, content, extensions)
+        # What httpx.Request(...) then .read() leave, without its copies of the URL, the
+        # headers and the extensions, which are this call's own already; sharing the
+        # URL object lets the aiohttp base reuse its conversion (checked once, above).
+        request = httpx.Request.__new__(httpx.Request)
+        request.method = method
+        request.url = url
+        request.headers = headers
+        request.extensions = extensions
+        request.stream = httpx.ByteStream(content)
+        request._content = content
         return request
 
     def _headers(self, extra: list[tuple[bytes, bytes]]) -> httpx.Headers:
@@ -151,3 +171,33 @@ class RequestFactory:
         # added here are ASCII and not in the template.
         headers._list.extend((name, name.lower(), value) for name, value in extra)
         return headers
+
+
+def _public_request(
+    method: str,
+    url: httpx.URL,
+    headers: httpx.Headers,
+    content: bytes,
+    extensions: dict[str, Any],
+) -> httpx.Request:
+    # stream= skips httpx's header inference: Host and the body headers are set already.
+    request = httpx.Request(
+        method, url, headers=headers, stream=httpx.ByteStream(content), extensions=extensions
+    )
+    request.read()  # sets request.content, as httpx does for a bytes body
+    return request
+
+
+def _same_request(fast: httpx.Request, public: httpx.Request) -> bool:
+    """Whether the shortcut built what httpx's constructor builds, attribute by attribute."""
+    fast_state, public_state = vars(fast), vars(public)
+    if fast_state.keys() != public_state.keys():
+        return False
+    return (
+        fast.method == public.method
+        and fast.url == public.url
+        and fast.headers.multi_items() == public.headers.multi_items()
+        and fast.extensions == public.extensions
+        and fast.content == public.content
+        and type(fast.stream) is type(public.stream)
+    )

@@ -99,3 +99,44 @@ def test_nan_is_refused_as_httpx_refuses_it() -> None:
         RequestFactory(BASE, DEFAULTS).build(
             "POST", "gig", json={"x": float("nan")}, idempotency_key=None, extensions={}
         )
+
+
+def test_a_built_request_is_what_httpx_builds() -> None:
+    """The constructor shortcut leaves the same state as httpx.Request(...) then .read()."""
+    factory = RequestFactory(BASE, DEFAULTS)
+    built = factory.build(
+        "post", "gig", json={"a": 1}, idempotency_key="k", extensions={"timeout": None}
+    )
+    public = httpx.Request(
+        "POST",
+        BASE + "gig",
+        headers=built.headers,
+        stream=httpx.ByteStream(b'{"a":1}'),
+        extensions={"timeout": None},
+    )
+    public.read()
+    assert vars(built).keys() == vars(public).keys()
+    assert (built.method, built.url, built.content) == (public.method, public.url, public.content)
+    assert built.headers.multi_items() == public.headers.multi_items()
+    assert built.extensions == public.extensions
+    assert isinstance(built.stream, httpx.ByteStream)
+    assert b"".join(built.stream) == b'{"a":1}'
+
+
+def test_calls_to_one_path_share_its_url_object() -> None:
+    """Each path's httpx.URL is built once per factory (the aiohttp base keys on it)."""
+    factory = RequestFactory(BASE, DEFAULTS)
+    first = factory.build("GET", "gig/g-1", json=None, idempotency_key=None, extensions={})
+    again = factory.build("GET", "gig/g-1", json=None, idempotency_key=None, extensions={})
+    other = factory.build("GET", "gig/g-2", json=None, idempotency_key=None, extensions={})
+    assert first.url is again.url
+    assert other.url != first.url
+    assert str(other.url) == BASE + "gig/g-2"
+
+
+def test_the_url_cache_stays_bounded() -> None:
+    """Many distinct paths (one per gig id) do not grow the factory without bound."""
+    base = BaseURL(BASE)
+    for index in range(2_000):
+        assert str(base.join(f"gig/g-{index}")) == f"{BASE}gig/g-{index}"
+    assert len(base._joined) <= 256

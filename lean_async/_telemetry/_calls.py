@@ -2,8 +2,8 @@
 
 `traced` decorates each resource method. It decides once, when the method is called,
 whether telemetry is configured (`Telemetry.active`); when it is not, the method's own
-coroutine is returned untouched, so an unconfigured call pays one attribute read and
-one check. Otherwise the coroutine runs inside `run_call`, under a span named
+coroutine is awaited at once, so an unconfigured call pays one attribute read, one check
+and one coroutine frame. Otherwise the coroutine runs inside `run_call`, under a span named
 ``lean.<operation>`` that is current while it runs (so validation errors are on it and
 each attempt's span is its child), with a `CallRecord` in a context variable that the
 attempt layer and the retry layer report to.
@@ -12,7 +12,6 @@ attempt layer and the retry layer report to.
 from __future__ import annotations
 
 import functools
-import inspect
 import time
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -115,16 +114,16 @@ def traced(
 ]:
     """Decorate an async resource method as logical call *operation* (``"gigs.create"``).
 
-    The decorated method is a plain function returning the method's coroutine (or
-    `run_call`'s around it), so the untraced path adds no coroutine of its own; its
-    ``__wrapped__`` is the method. The operation is reported as `names.OPERATION`.
+    The decorated method is still a coroutine function (``inspect.iscoroutinefunction``
+    and ``unittest.mock.create_autospec`` see it as one); its ``__wrapped__`` is the
+    method. The operation is reported as `names.OPERATION`.
     """
 
     def decorate(
         method: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
     ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
         @functools.wraps(method)
-        def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
+        async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             telemetry = self._telemetry
             # The common case, inlined: the API without an SDK (or no API at all).
             if telemetry is None or (
@@ -132,14 +131,12 @@ def traced(
                 and _trace_module._TRACER_PROVIDER is None
                 and _metrics_module._METER_PROVIDER is None
             ):
-                return method(self, *args, **kwargs)
+                return await method(self, *args, **kwargs)
             active = telemetry.active()
             if active is None:
-                return method(self, *args, **kwargs)
-            return run_call(active, operation, method(self, *args, **kwargs))
+                return await method(self, *args, **kwargs)
+            return await run_call(active, operation, method(self, *args, **kwargs))
 
-        # Python >= 3.12: inspect.iscoroutinefunction still says True for the method.
-        mark = getattr(inspect, "markcoroutinefunction", None)
-        return call if mark is None else mark(call)
+        return call
 
     return decorate

@@ -11,6 +11,8 @@ from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AuthTransport"]
 
+_REDACTED_ENTRY = (b"Authorization", b"authorization", REDACTED_AUTHORIZATION.encode())
+
 
 class AuthTransport(httpx.AsyncBaseTransport):
     """Sets ``Authorization: Basic base64(api_key + ":")`` on a request while it is sent.
@@ -45,12 +47,53 @@ class AuthTransport(httpx.AsyncBaseTransport):
             The inner transport's response.
         """
         headers = request.headers
-        headers["Authorization"] = self._authorization.get_secret_value()
+        index = self._swap(headers)
+        if index < 0:
+            headers["Authorization"] = self._authorization.get_secret_value()
         try:
             return await self._inner.handle_async_request(request)
         finally:
             # Response headers have arrived (or the send failed): the bytes are gone.
-            headers["Authorization"] = REDACTED_AUTHORIZATION
+            # The sender may have replaced the headers object: redact the one it holds now.
+            current = request.headers
+            entries = getattr(current, "_list", None)
+            if (
+                current is headers
+                and isinstance(entries, list)
+                and 0 <= index < len(entries)
+                and entries[index][1] == b"authorization"
+            ):
+                entries[index] = _REDACTED_ENTRY
+            else:
+                current["Authorization"] = REDACTED_AUTHORIZATION
+                if current is not headers:
+                    headers["Authorization"] = REDACTED_AUTHORIZATION
+
+    def _swap(self, headers: httpx.Headers) -> int:
+        """Put the credential in *headers* through httpx's own list; its index, or -1.
+
+        ``headers["Authorization"] = ...`` encodes both strings and scans every entry on
+        each call; this stores the prepared entry instead. -1 when httpx keeps its
+        headers some other way (then the public setter is used).
+        """
+        entries = getattr(headers, "_list", None)
+        if type(entries) is not list:
+            return -1
+        # The (name, lowercased name, value) entry httpx.Headers keeps for the header.
+        entry = (
+            b"Authorization",
+            b"authorization",
+            self._authorization.get_secret_value().encode(),
+        )
+        for index, (_, name, _) in enumerate(entries):
+            if name == b"authorization":
+                entries[index] = entry
+                # A repeated Authorization header would survive a single store.
+                if any(other[1] == b"authorization" for other in entries[index + 1 :]):
+                    return -1
+                return index
+        entries.append(entry)
+        return len(entries) - 1
 
     async def aclose(self) -> None:
         """Close the inner transport."""

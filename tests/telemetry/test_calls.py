@@ -238,6 +238,16 @@ def test_every_public_resource_method_is_traced(resource: type) -> None:
         assert inspect.iscoroutinefunction(getattr(resource, name).__wrapped__), name
 
 
+def test_traced_methods_are_still_coroutine_functions() -> None:
+    """Tracing keeps each call a coroutine function, so autospec mocks make them async."""
+    from unittest import mock
+
+    assert inspect.iscoroutinefunction(Gigs.create)
+    assert inspect.iscoroutinefunction(LeanClient.request)
+    spec = mock.create_autospec(LeanClient, instance=True)
+    assert isinstance(spec.request, mock.AsyncMock)
+
+
 async def test_a_tracer_provider_alone_traces_without_metrics(otel: Otel) -> None:
     """Given only tracer_provider= (no global meter provider), spans are recorded."""
     async with LeanClient(

@@ -37,6 +37,7 @@ class Seen:
         self.method = request.method
         self.url = request.url
         self.headers = dict(request.headers)
+        self.header_items = request.headers.multi_items()  # repeated names kept apart
         self.extensions: dict[str, Any] = dict(request.extensions)
         self.timeout = request.extensions.get("timeout")
 

@@ -581,7 +581,7 @@ async def test_stack_post_dropped_after_commit_pays_once(served: tuple[Sandbox, 
     assert list(sandbox.special_payments) == [response.json()["id"]]
 
 
-# -- the optional import ----------------------------------------------------------------
+# -- the lazy import -----------------------------------------------------------------------
 
 
 def test_exported_lazily_from_the_transport_package() -> None:
@@ -592,13 +592,17 @@ def test_exported_lazily_from_the_transport_package() -> None:
     assert "AiohttpTransport" not in lean_async.transport.__all__
 
 
-def test_without_aiohttp_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without aiohttp installed, asking for the transport says which extra to install."""
-    import sys
+def test_responses_are_built_as_httpx_builds_them() -> None:
+    """The constructor shortcut is in use, and leaves what httpx.Response(...) leaves."""
+    from lean_async.transport import _aiohttp
 
-    import lean_async.transport
-
-    monkeypatch.setitem(sys.modules, "aiohttp", None)
-    monkeypatch.delitem(sys.modules, "lean_async.transport._aiohttp")
-    with pytest.raises(ImportError, match=r"lean-async\[aiohttp\]"):
-        _ = lean_async.transport.AiohttpTransport
+    assert _aiohttp._new_response is _aiohttp._fast_response
+    raw = ((b"Set-Cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"X-Name", b"caf\xc3\xa9"))
+    request = httpx.Request("GET", "http://127.0.0.1/x")
+    args = (404, raw, httpx.ByteStream(b""), {"reason_phrase": b"Not Found"}, request)
+    fast, public = _aiohttp._fast_response(*args), _aiohttp._public_response(*args)
+    assert _aiohttp._same_response(fast, public)
+    assert fast.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    assert fast.headers.raw == list(raw)
+    assert fast.request is request
+    assert fast.reason_phrase == "Not Found"

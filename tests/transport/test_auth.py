@@ -13,7 +13,7 @@ from lean_async._config import Secret
 from lean_async.errors import APIConnectionError, APIStatusError
 from lean_async.transport import AuthTransport, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
-from tests.transport.helpers import Server, Sleep
+from tests.transport.helpers import Seen, Server, Sleep
 
 KEY = "sk_live_SUPERSECRET_1234"
 ENCODED = base64.b64encode(f"{KEY}:".encode()).decode()
@@ -135,3 +135,46 @@ async def test_key_never_in_logs_reprs_or_errors(
     for text in texts:
         assert KEY not in text
         assert ENCODED not in text
+
+
+async def test_one_authorization_header_on_every_attempt() -> None:
+    """A retried request (already holding the redacted marker) is sent with one header."""
+    server = Server(200)
+    transport = AuthTransport(server.transport(), Secret(KEY))
+    request = httpx.Request("GET", "https://api.example/gig", headers={"Accept": "x"})
+    for _ in range(3):
+        await transport.handle_async_request(request)
+    assert [_authorizations(seen) for seen in server.seen] == [[f"Basic {ENCODED}"]] * 3
+    assert request.headers.get_list("authorization") == ["Basic [REDACTED]"]
+    assert request.headers["accept"] == "x"
+
+
+async def test_a_repeated_authorization_header_is_replaced_whole() -> None:
+    """Two caller Authorization headers become the one credential, then one marker."""
+    server = Server(200)
+    transport = AuthTransport(server.transport(), Secret(KEY))
+    headers = [("Authorization", "Bearer a"), ("Authorization", "Bearer b")]
+    request = httpx.Request("GET", "https://api.example/", headers=headers)
+    await transport.handle_async_request(request)
+    assert _authorizations(server.seen[0]) == [f"Basic {ENCODED}"]
+    assert request.headers.get_list("authorization") == ["Basic [REDACTED]"]
+
+
+async def test_an_inner_transport_that_rewrites_headers_still_leaves_a_marker() -> None:
+    """If the sender reorders the headers, the credential is still redacted afterwards."""
+
+    class Reordering(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            request.headers = httpx.Headers(list(reversed(request.headers.raw)))
+            return httpx.Response(200)
+
+    request = httpx.Request("GET", "https://api.example/", headers={"Accept": "x", "B": "y"})
+    await AuthTransport(Reordering(), Secret(KEY)).handle_async_request(request)
+    assert request.headers.get_list("authorization") == ["Basic [REDACTED]"]
+    assert KEY not in repr(request.headers.raw)
+    assert ENCODED not in repr(request.headers.raw)
+
+
+def _authorizations(seen: Seen) -> list[str]:
+    """The Authorization values one attempt carried, each repeated header on its own."""
+    return [value for name, value in seen.header_items if name == "authorization"]
