@@ -71,7 +71,7 @@ async def test_request_is_redacted_when_the_send_is_cancelled() -> None:
 
     async def handler(request: httpx.Request) -> httpx.Response:
         started.set()
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # never set: only the cancellation ends it
         raise AssertionError("not reached")
 
     request = httpx.Request("GET", "https://api.example/gig")
