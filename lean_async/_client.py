@@ -494,7 +494,7 @@ class LeanClient:
             except ValueError:  # JSONDecodeError and UnicodeDecodeError both derive from it
                 raise self._invalid(request, response, "the response body is not JSON") from None
             try:
-                if typing.get_origin(cast_to) is list:
+                if type(cast_to) is not type and typing.get_origin(cast_to) is list:
                     return structure_list(data, typing.get_args(cast_to)[0])
                 return structure(data, cast_to)
             except StructureError as exc:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json import encoder as json_encoder
 from typing import Any
 
 import httpx
@@ -131,7 +132,7 @@ class RequestFactory:
         if json is None:
             content = b""
         else:
-            content = _ENCODER.encode(json).encode()
+            content = _encode(json)
             extra.append((b"Content-Type", b"application/json"))
         if content or method in _BODY_METHODS:
             extra.append((b"Content-Length", str(len(content)).encode("ascii")))
@@ -171,6 +172,48 @@ class RequestFactory:
         # added here are ASCII and not in the template.
         headers._list.extend((name, name.lower(), value) for name, value in extra)
         return headers
+
+
+def _encode(body: Any) -> bytes:
+    """Return *body* as httpx's JSON bytes.
+
+    A flat object of strings (most request bodies: money and times are strings on the
+    wire) is joined from the encoder's own string escapes, a third cheaper than
+    walking it with the general encoder; the bytes are the same.
+    """
+    if body.__class__ is dict and _ESCAPE is not None:
+        escape = _ESCAPE
+        members = []
+        for key, value in body.items():
+            if key.__class__ is not str or value.__class__ is not str:
+                break
+            members.append(escape(key) + ":" + escape(value))
+        else:
+            return ("{" + ",".join(members) + "}").encode()
+    return _ENCODER.encode(body).encode()
+
+
+def _string_escape() -> Callable[[str], str] | None:
+    """The json module's escape of one string as `_ENCODER` writes it, or None.
+
+    `json.encoder.encode_basestring` is what the encoder calls for each string when
+    ``ensure_ascii=False``; it is checked once against the encoder, as a string and
+    inside an object, and not used if that ever differs.
+    """
+    escape = getattr(json_encoder, "encode_basestring", None)
+    sample = 'quote " slash \\ tab \t nul \x00 caf\u00e9 \u2028 \U0001f600'
+    try:
+        same = (
+            callable(escape)
+            and escape(sample) == _ENCODER.encode(sample)
+            and "{" + escape(sample) + ":" + escape("") + "}" == _ENCODER.encode({sample: ""})
+        )
+    except Exception:
+        same = False
+    return escape if same else None
+
+
+_ESCAPE = _string_escape()
 
 
 def _public_request(

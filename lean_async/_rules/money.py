@@ -33,6 +33,8 @@ CENTS_ONLY: Final = "must have at most 2 decimal places (amounts are never round
 CEILING: Final = f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}"
 
 _MONEY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# At most 9 integer digits and exactly 2 decimals: |amount| < 10**9, in whole cents.
+_PLAIN_CENTS = re.compile(r"-?[0-9]{1,9}\.[0-9]{2}")
 _MONEY_EXAMPLE = "a decimal string such as '15.00'"
 _CENT = Decimal("0.01")
 # For whole cents, |amount| <= MAX_AMOUNT  <=>  |amount| < 10**9  <=>  adjusted() < 9.
@@ -72,6 +74,8 @@ def _cents(value: Decimal) -> Decimal:
 
 
 def _money_string(value: str) -> Decimal:
+    if _PLAIN_CENTS.fullmatch(value):  # "15.00": whole cents below the ceiling as written
+        return Decimal(value)
     if len(value) > MAX_AMOUNT_CHARS:  # before the regex and Decimal() read all of it
         raise Invalid(f"must be {_MONEY_EXAMPLE} of at most {MAX_AMOUNT_CHARS} characters")
     if not _MONEY.fullmatch(value):

@@ -62,7 +62,7 @@ def text(value: object) -> str:
     """Return *value* if it is a non-blank string UTF-8 can encode, else raise `Invalid`."""
     if not isinstance(value, str):
         raise Invalid("must be a string")
-    if SURROGATE.search(value):
+    if not value.isascii() and SURROGATE.search(value):  # isascii() is a flag read
         raise Invalid(NOT_UTF8)
     if not value.strip():
         raise Invalid("must not be blank")

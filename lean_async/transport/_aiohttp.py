@@ -50,6 +50,7 @@ _NO_TIMEOUT: Final = aiohttp.ClientTimeout(
 _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 _HTTP_VERSIONS: Final = {(1, 1): b"HTTP/1.1", (1, 0): b"HTTP/1.0"}
 _URL_CACHE_SIZE: Final = 256
+_WRITTEN_BY_AIOHTTP: Final = frozenset({b"host", b"content-length", b"connection"})
 _READ: Final = httpx.ByteStream(b"")
 
 
@@ -116,7 +117,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._slots = asyncio.Semaphore(max_connections) if session is None else None
         self._closed = False
         self._timeouts: tuple[object, aiohttp.ClientTimeout] = (None, _NO_TIMEOUT)
-        self._urls: dict[int, tuple[httpx.URL, yarl.URL]] = {}
+        self._urls: dict[int, tuple[httpx.URL, yarl.URL, bytes | None]] = {}
 
     def __repr__(self) -> str:
         owner = "own session" if self._owns_session else "caller's session"
@@ -142,18 +143,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         elif self._closed:
             raise RuntimeError("the AiohttpTransport is closed")
         data = _body(request)
-        # aiohttp takes str headers and writes them back as UTF-8: byte-exact round trip.
-        # Handed over as a CIMultiDict, which aiohttp merges at half the cost of a list.
-        headers = CIMultiDict([(k.decode(), v.decode()) for k, v in request.headers.raw])
+        url, host = self._url(request.url)
+        headers = _headers(request.headers, host, data)
         timeouts = request.extensions.get("timeout")
         slots = self._slots
         if slots is not None:
-            await self._acquire(slots, request, timeouts)
+            if slots.locked():
+                await self._wait_for_slot(slots, request, timeouts)
+            else:
+                await slots.acquire()  # returns at once
         error: httpx.TransportError
         try:
             response = await session.request(
                 request.method,
-                self._url(request.url),
+                url,
                 headers=headers,
                 data=data,
                 allow_redirects=False,
@@ -214,12 +217,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         return session
 
-    async def _acquire(
+    async def _wait_for_slot(
         self, slots: asyncio.Semaphore, request: httpx.Request, timeouts: _Timeouts | None
     ) -> None:
-        if not slots.locked():
-            await slots.acquire()
-            return
         pool = None if timeouts is None else timeouts.get("pool")
         try:
             async with asyncio.timeout(pool):
@@ -233,18 +233,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
         )
 
-    def _url(self, url: httpx.URL) -> yarl.URL:
+    def _url(self, url: httpx.URL) -> tuple[yarl.URL, bytes | None]:
+        """aiohttp's URL for *url*, and the ``Host`` value aiohttp writes for it."""
         # httpx has already normalised and percent-encoded the URL: parse it once. Keyed
         # by the object (kept alive in the entry, so its id is not reused): LeanClient
         # hands the same httpx.URL to every call of one path, which skips formatting it.
         entry = self._urls.get(id(url))
         if entry is not None and entry[0] is url:
-            return entry[1]
+            return entry[1], entry[2]
         if len(self._urls) >= _URL_CACHE_SIZE:
             self._urls.clear()
         converted = yarl.URL(str(url), encoded=True)
-        self._urls[id(url)] = (url, converted)
-        return converted
+        host = converted.host_port_subcomponent
+        host_bytes = host.encode() if host is not None else None
+        self._urls[id(url)] = (url, converted, host_bytes)
+        return converted, host_bytes
 
     def _client_timeout(self, timeouts: _Timeouts | None) -> aiohttp.ClientTimeout:
         if timeouts is None:
@@ -261,6 +264,35 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         self._timeouts = (key, client_timeout)
         return client_timeout
+
+
+def _headers(headers: httpx.Headers, host: bytes | None, data: bytes | None) -> CIMultiDict[str]:
+    """Return the request's headers for aiohttp, less those aiohttp writes the same.
+
+    aiohttp takes str headers and writes them back as UTF-8 (a byte-exact round trip),
+    handed over as a CIMultiDict, which it merges at half the cost of a list. It writes
+    ``Host`` from the URL, ``Content-Length`` from the body and, on HTTP/1.1, needs no
+    ``Connection: keep-alive``: each of those is left to it when it would be the same.
+    """
+    entries = getattr(headers, "_list", None)  # httpx's (name, lowercased, value) triples
+    if type(entries) is not list:
+        entries = [(name, name.lower(), value) for name, value in headers.raw]
+    return CIMultiDict(
+        [
+            (name.decode(), value.decode())
+            for name, lowered, value in entries
+            if lowered not in _WRITTEN_BY_AIOHTTP
+            or not _same_as_written(lowered, value, host, data)
+        ]
+    )
+
+
+def _same_as_written(lowered: bytes, value: bytes, host: bytes | None, data: bytes | None) -> bool:
+    if lowered == b"host":
+        return value == host
+    if lowered == b"content-length":
+        return data is not None and value == str(len(data)).encode("ascii")
+    return value.lower() == b"keep-alive"  # Connection
 
 
 def _response(

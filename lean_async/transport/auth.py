@@ -85,15 +85,14 @@ class AuthTransport(httpx.AsyncBaseTransport):
             b"authorization",
             self._authorization.get_secret_value().encode(),
         )
-        for index, (_, name, _) in enumerate(entries):
-            if name == b"authorization":
-                entries[index] = entry
-                # A repeated Authorization header would survive a single store.
-                if any(other[1] == b"authorization" for other in entries[index + 1 :]):
-                    return -1
-                return index
-        entries.append(entry)
-        return len(entries) - 1
+        names = [existing[1] for existing in entries]
+        if b"authorization" not in names:  # the usual case: one scan, in C
+            entries.append(entry)
+            return len(entries) - 1
+        index = names.index(b"authorization")
+        entries[index] = entry
+        # A repeated Authorization header would survive a single store.
+        return index if names.count(b"authorization") == 1 else -1
 
     async def aclose(self) -> None:
         """Close the inner transport."""

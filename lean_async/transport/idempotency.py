@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Coroutine
+from typing import Any
 
 import httpx
 
@@ -42,8 +44,11 @@ class IdempotencyTransport(httpx.AsyncBaseTransport):
     def __repr__(self) -> str:
         return f"IdempotencyTransport({self._inner!r})"
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_async_request(self, request: httpx.Request) -> Coroutine[Any, Any, httpx.Response]:
         """Make sure a POST carries an Idempotency-Key, then send it.
+
+        Nothing is left to do once the key is set, so this returns the inner layer's
+        coroutine rather than awaiting it in a frame of its own (awaited alike).
 
         Args:
             request: the request to send.
@@ -58,7 +63,7 @@ class IdempotencyTransport(httpx.AsyncBaseTransport):
                 key = new_key()
                 request.headers[IDEMPOTENCY_HEADER] = key
             request.extensions[IDEMPOTENCY_KEY] = key
-        return await self._inner.handle_async_request(request)
+        return self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close the inner transport."""

@@ -65,7 +65,16 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
         """
         response = await self._inner.handle_async_request(request)
         try:
-            content = await self._read(request, response)
+            # A base that hands the body over read (the aiohttp one, for a small answer)
+            # needs only the size check: no coroutine of its own for that.
+            content = response.content
+        except httpx.ResponseNotRead:
+            content = None
+        try:
+            if content is None:
+                content = await self._read(request, response)
+            elif len(content) > self._max_bytes:
+                raise self._too_large(request, response)
         except BaseException:
             await response.aclose()
             raise
@@ -80,14 +89,6 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
 
     async def _read(self, request: httpx.Request, response: httpx.Response) -> bytes:
         limit = self._max_bytes
-        try:
-            content = response.content
-        except httpx.ResponseNotRead:
-            pass
-        else:
-            if len(content) > limit:
-                raise self._too_large(request, response)
-            return content
         declared, encoded = _framing(response.headers)
         if declared > limit:
             raise self._too_large(request, response)

@@ -184,10 +184,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
         response = await self._inner.handle_async_request(request)
         response.extensions[ATTEMPTS] = attempt
         try:
-            await response.aread()
-        except BaseException:
-            await response.aclose()
-            raise
+            response.content  # noqa: B018 - read already (the layers below read it)?
+        except httpx.ResponseNotRead:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
         return response
 
     async def _attempt(self, call: _Call) -> httpx.Response:

@@ -22,7 +22,7 @@ from lean_async.errors import APIResponseValidationError
 from lean_async.sandbox import DropAfterCommit, ManualClock, Sandbox, ServerError, running_server
 from lean_async.transport import ResponseLimitTransport, RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
-from lean_async.transport._aiohttp import AiohttpTransport
+from lean_async.transport._aiohttp import AiohttpTransport, _headers
 from tests.transport.helpers import Sleep
 
 TIMEOUTS = {"connect": 1.0, "read": 1.0, "write": 1.0, "pool": 1.0}
@@ -217,6 +217,48 @@ async def test_header_bytes_go_out_unchanged(transport: AiohttpTransport) -> Non
     async with RawServer().running() as server:
         await fetch(transport, get(server.url, headers={"X-Note": "caf\u00e9".encode()}))
     assert b"X-Note: caf\xc3\xa9\r\n" in server.heads[0]
+
+
+async def test_headers_aiohttp_writes_are_left_to_it_only_when_the_same(
+    transport: AiohttpTransport,
+) -> None:
+    """Host, Content-Length and Connection: keep-alive go out once, as sent; others stay."""
+    async with RawServer().running() as server:
+        host = server.url.split("/")[2]
+        same = httpx.Request(
+            "POST",
+            server.url,
+            headers={"Host": host, "Connection": "keep-alive", "X-A": "1"},
+            content=b"{}",
+        )
+        assert same.headers["Content-Length"] == "2"
+        await fetch(transport, same)
+        other = get(server.url, headers={"Host": "api.example", "Connection": "close"})
+        await fetch(transport, other)
+    first, second = ([line.lower() for line in h.decode().split("\r\n")] for h in server.heads)
+    assert [line for line in first if line.startswith("host:")] == [f"host: {host}"]
+    assert [line for line in first if line.startswith("content-length:")] == ["content-length: 2"]
+    assert not any(line.startswith("connection:") for line in first)  # HTTP/1.1 keeps alive
+    assert "x-a: 1" in first
+    assert [line for line in second if line.startswith("host:")] == ["host: api.example"]
+    assert "connection: close" in second
+
+
+def test_a_content_length_that_differs_from_the_body_is_kept() -> None:
+    """Only a Content-Length aiohttp would write the same is left to it."""
+    request = httpx.Request("POST", "http://127.0.0.1:1/", headers={"Content-Length": "5"})
+    assert _headers(request.headers, b"127.0.0.1:1", b"{}").getall("Content-Length") == ["5"]
+    assert _headers(request.headers, b"127.0.0.1:1", b"12345").get("Content-Length") is None
+    assert _headers(request.headers, b"127.0.0.1:1", None).getall("Content-Length") == ["5"]
+
+
+def test_headers_httpx_keeps_otherwise_are_converted_alike() -> None:
+    """Headers without httpx's inner list (a changed httpx) convert through the public API."""
+    headers = httpx.Headers({"Host": "h", "X-A": "1", "Connection": "close"})
+    plain = _headers(headers, b"h", None)
+    headers._list = tuple(headers._list)  # type: ignore[assignment]
+    assert list(_headers(headers, b"h", None).items()) == list(plain.items())
+    assert list(plain.items()) == [("X-A", "1"), ("Connection", "close")]
 
 
 async def test_a_streaming_request_body_is_refused(transport: AiohttpTransport) -> None:
