@@ -1,7 +1,9 @@
 """The aiohttp base transport: lean-async's layers on an `aiohttp.ClientSession`.
 
 The default base of `LeanClient` (``backend="aiohttp"``). It sends an
-`httpx.Request` as it is (the layers above have finished it) and hands back an
+`httpx.Request` as it is (the layers above have finished it; the ``Host``,
+``Content-Length`` and ``Connection: keep-alive`` headers are left to aiohttp when it
+writes the same) and hands back an
 `httpx.Response` whose body streams from aiohttp, so the response-limit layer can
 refuse a large body chunk by chunk.
 
