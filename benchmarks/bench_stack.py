@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import base64
 import gc
-import json
 import os
 import signal
 import time
@@ -32,29 +31,13 @@ from typing import Any
 
 import httpx
 from _server_process import free_port, start_server
+from canned_server import GIG as BODY
 
 from lean_async import LeanClient
 from lean_async._config import Secret
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
 
 API_KEY = "bench-key"
-BODY = json.dumps(
-    {
-        "id": "gig_1",
-        "partnerUserId": "uid_847834395730535",
-        "gigId": "g-1",
-        "description": "SFO Airport to 410 Market Street",
-        "totalAmount": "15.00",
-        "tips": "3.00",
-        "expenses": "2.00",
-        "startTime": "2021-03-01T21:04:04.000Z",
-        "endTime": "2021-03-01T21:31:05.000Z",
-        "status": "SUCCESS",
-        "invoiceId": "invoice_1",
-        "createdAt": "2021-04-01T19:58:11.651Z",
-        "updatedAt": "2021-04-01T19:58:11.651Z",
-    }
-).encode()
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
 
 
