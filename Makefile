@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' --group dev
+	# The newest sentry-sdk 2.x beside the venv's 3.x: tests/frames runs its error paths
+	# under both lines (a subprocess with this folder first on sys.path).
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/sentry-2 'sentry-sdk==2.76.0'
 	touch $(STAMP)
 
 install: $(STAMP)

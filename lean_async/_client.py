@@ -28,6 +28,7 @@ from lean_async import _config, _logging
 from lean_async._convert import StructureError, structure, structure_list
 from lean_async._reconcile import matches
 from lean_async._request import RequestFactory
+from lean_async._secrets import Secret, take_api_key
 from lean_async._telemetry import Telemetry, names, telemetry_for, traced
 from lean_async._version import __version__
 from lean_async.errors import (
@@ -112,7 +113,9 @@ class LeanClient:
     client holds one connection pool; share it across the tasks of an application.
 
     Args:
-        api_key: your Lean API key; defaults to ``$LEAN_API_KEY``.
+        api_key: your Lean API key (or a ``Secret`` holding it); defaults to
+            ``$LEAN_API_KEY``. Kept in a redacting holder from the first line on: no
+            repr, error or frame of the client shows it.
         environment: ``"sandbox"`` or ``"production"``; defaults to
             ``$LEAN_ENVIRONMENT``, else ``"sandbox"`` (production when *base_url* is
             the production URL).
@@ -143,14 +146,15 @@ class LeanClient:
             default the global one, looked up at each call.
 
     Raises:
-        LeanError: no API key, an unknown environment, an unsafe base URL, a
+        LeanError: no API key (or one with whitespace or control characters, which
+            no header can carry), an unknown environment, an unsafe base URL, a
             *max_response_bytes* that is not a positive integer, or a provider given
             without ``opentelemetry-api`` installed.
     """
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret[str] | None = None,
         *,
         environment: str | None = None,
         base_url: str | httpx.URL | None = None,
@@ -168,19 +172,21 @@ class LeanClient:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        _logging.setup_from_env()
-        key = api_key if api_key is not None else os.environ.get(_config.ENV_API_KEY)
-        if not key:
+        secret, problem = take_api_key(api_key, os.environ.get(_config.ENV_API_KEY))
+        # Every refusal below passes through this frame: only the redacting holder may
+        # be in it, never the raw key (error trackers send each frame's locals).
+        del api_key
+        if secret is None:
             raise LeanError(
-                f"no API key: pass api_key= or set ${_config.ENV_API_KEY} "
+                f"{problem}: pass api_key= or set ${_config.ENV_API_KEY} "
                 "(the key Lean gave you for this environment)"
             )
+        _logging.setup_from_env()
         if http_client is not None and transport is not None:
             raise LeanError("pass http_client= or transport=, not both")
         if backend not in _config.BACKENDS:
             choices = ", ".join(repr(name) for name in _config.BACKENDS)
             raise LeanError(f"unknown backend {backend!r}; expected one of {choices}")
-        secret = _config.Secret(key)
         with _as_lean_error():
             environment_, url = _config.resolve_target(environment, base_url)
             settings = _config.CallSettings(

@@ -10,6 +10,8 @@ from typing import Final, Literal
 import attrs
 import httpx
 
+from lean_async._secrets import Secret
+
 __all__ = [
     "BACKENDS",
     "BASE_URLS",
@@ -69,33 +71,6 @@ Backend = Literal["httpx", "aiohttp"]
 
 BACKENDS: Final[tuple[Backend, ...]] = ("httpx", "aiohttp")
 DEFAULT_BACKEND: Final[Backend] = "aiohttp"
-
-
-class Secret:
-    """Holds a secret string; its repr and str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        """Return the secret itself."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> str | tuple[object, ...]:
-        raise TypeError("a Secret cannot be pickled")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async._wait import RealWaitClock, WaitClock, get_wait_clock, set_wait_clock
 from lean_async.transport import is_testing, set_testing
 from lean_async.webhooks import SIGNATURE_HEADER, sign
@@ -41,7 +42,9 @@ __all__ = [
 ]
 
 
-def signed_delivery(event: dict[str, Any], api_key: str) -> tuple[bytes, dict[str, str]]:
+def signed_delivery(
+    event: dict[str, Any], api_key: str | WebhookKeys
+) -> tuple[bytes, dict[str, str]]:
     """Return the body and headers Lean would send for *event*.
 
     Args:
@@ -51,8 +54,12 @@ def signed_delivery(event: dict[str, Any], api_key: str) -> tuple[bytes, dict[st
     Returns:
         The raw body and a headers dict with ``Content-Type`` and ``x-lean-signature``.
     """
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # a body that is not JSON raises below with only the redacting holder here
+    if keys is None:
+        raise problem or TypeError("no key to sign with")
     body = json.dumps(event, separators=(",", ":")).encode("utf-8")
-    return body, {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, api_key)}
+    return body, {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, keys)}
 
 
 class SandboxWaitClock:

@@ -122,8 +122,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._urls: dict[int, tuple[httpx.URL, yarl.URL, bytes | None]] = {}
 
     def __repr__(self) -> str:
-        owner = "own session" if self._owns_session else "caller's session"
-        return f"AiohttpTransport({owner}, max_connections={self._max_connections})"
+        # getattr: a constructor refusing its arguments leaves a half-built object,
+        # which error trackers still repr.
+        owner = "own session" if getattr(self, "_owns_session", True) else "caller's session"
+        limit = getattr(self, "_max_connections", None)
+        return f"AiohttpTransport({owner}, max_connections={limit})"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* and return its response, the body still to be read.
@@ -146,7 +149,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise RuntimeError("the AiohttpTransport is closed")
         data = _body(request)
         url, host = self._url(request.url)
-        headers = _headers(request.headers, host, data)
         timeouts = request.extensions.get("timeout")
         slots = self._slots
         if slots is not None:
@@ -159,7 +161,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 url,
-                headers=headers,
+                # Built in the call, not kept in a local: an exception passing through
+                # this frame must not find a copy holding the live Authorization.
+                headers=_headers(request.headers, host, data),
                 data=data,
                 allow_redirects=False,
                 timeout=self._client_timeout(timeouts),
@@ -424,6 +428,8 @@ class _Body(httpx.AsyncByteStream):
             error = _mapped(exc, self._request)
         else:
             return
+        # aiohttp's response reaches the request as it was written (request_info).
+        del response
         await self.aclose()
         raise error
 

@@ -30,7 +30,7 @@ class Redactor:
 
     __slots__ = ("_byte_forms", "_forms")
 
-    def __init__(self, api_key: Secret) -> None:
+    def __init__(self, api_key: Secret[str]) -> None:
         key = api_key.get_secret_value()
         token = base64.b64encode(f"{key}:".encode()).decode("ascii")
         forms = {key, token, token.rstrip("="), token.replace("/", "\\/")}

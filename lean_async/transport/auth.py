@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-
 import httpx
 
-from lean_async._config import Secret
+from lean_async._secrets import Secret, basic_authorization
+from lean_async.transport._frames import without_frames
 from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AuthTransport"]
@@ -20,22 +19,27 @@ class AuthTransport(httpx.AsyncBaseTransport):
     Once the inner transport has returned or raised, the header is replaced by
     ``Basic [REDACTED]``: the request object then reaches responses, errors and
     exceptions chained to them, which users log, pickle and ship to error trackers, so
-    it must not hold the credential. Each attempt of a retried call sets it afresh.
-    The header value is built once here, not per request. Neither the key nor the
-    header value appears in this object's repr.
+    it must not hold the credential. An exception from the inner transport leaves with
+    the frames below this layer cut off it and its causes (`without_frames`): those
+    frames belong to the HTTP library and hold the request as written. Each attempt of
+    a retried call sets the header afresh. The header value is built once, kept in a
+    redacting `Secret`, and taken out only inside the expression that stores it.
 
     Args:
         inner: the transport that sends the authorised request.
         api_key: the Lean API key.
+
+    Raises:
+        ValueError: the key holds characters no header can carry.
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, api_key: Secret) -> None:
-        token = base64.b64encode(f"{api_key.get_secret_value()}:".encode()).decode("ascii")
+    def __init__(self, inner: httpx.AsyncBaseTransport, api_key: Secret[str]) -> None:
         self._inner = inner
-        self._authorization = Secret(f"Basic {token}")
+        self._authorization = basic_authorization(api_key)
 
     def __repr__(self) -> str:
-        return f"AuthTransport({self._inner!r}, api_key={Secret('')!r})"
+        # getattr: a refused constructor leaves a half-built object that trackers repr.
+        return f"AuthTransport({getattr(self, '_inner', None)!r}, api_key={Secret('')!r})"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the inner transport with the Authorization header on.
@@ -49,9 +53,11 @@ class AuthTransport(httpx.AsyncBaseTransport):
         headers = request.headers
         index = self._swap(headers)
         if index < 0:
-            headers["Authorization"] = self._authorization.get_secret_value()
+            headers["Authorization"] = self._authorization.get_secret_value().decode("ascii")
         try:
             return await self._inner.handle_async_request(request)
+        except BaseException as exc:  # cancellation too: its traceback runs as deep
+            raise without_frames(exc)  # noqa: B904 - the same exception, less its frames
         finally:
             # Response headers have arrived (or the send failed): the bytes are gone.
             # The sender may have replaced the headers object: redact the one it holds now.
@@ -79,21 +85,25 @@ class AuthTransport(httpx.AsyncBaseTransport):
         entries = getattr(headers, "_list", None)
         if type(entries) is not list:
             return -1
-        # The (name, lowercased name, value) entry httpx.Headers keeps for the header.
-        entry = (
-            b"Authorization",
-            b"authorization",
-            self._authorization.get_secret_value().encode(),
-        )
         names = [existing[1] for existing in entries]
         if b"authorization" not in names:  # the usual case: one scan, in C
-            entries.append(entry)
-            return len(entries) - 1
-        index = names.index(b"authorization")
-        entries[index] = entry
+            index = len(entries)
+            entries.append(_NO_ENTRY)
+        else:
+            index = names.index(b"authorization")
+        # The (name, lowercased name, value) entry httpx.Headers keeps for the header,
+        # built where it is stored: no local of this frame holds the credential.
+        entries[index] = (
+            b"Authorization",
+            b"authorization",
+            self._authorization.get_secret_value(),
+        )
         # A repeated Authorization header would survive a single store.
-        return index if names.count(b"authorization") == 1 else -1
+        return index if names.count(b"authorization") <= 1 else -1
 
     async def aclose(self) -> None:
         """Close the inner transport."""
         await self._inner.aclose()
+
+
+_NO_ENTRY = (b"Authorization", b"authorization", b"")

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterable
 import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES
-from lean_async.errors import APIResponseValidationError
+from lean_async.errors import APIResponseValidationError, LeanError
+from lean_async.transport._frames import without_frames
 from lean_async.transport.extensions import call_context
 
 __all__ = ["ResponseLimitTransport"]
@@ -75,9 +76,13 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
                 content = await self._read(request, response)
             elif len(content) > self._max_bytes:
                 raise self._too_large(request, response)
-        except BaseException:
+        except BaseException as exc:
             await response.aclose()
-            raise
+            if isinstance(exc, LeanError):
+                raise
+            # A failed read ran through the HTTP library's frames, which hold the
+            # request as it was written: they are cut off on the way up.
+            raise without_frames(exc)  # noqa: B904 - the same exception, less its frames
         # What Response.aread() itself stores; done here to keep the running count.
         response._content = content
         response.stream = _READ_STREAM

@@ -25,7 +25,7 @@ __all__ = ["build_stack"]
 def build_stack(
     base: httpx.AsyncBaseTransport,
     *,
-    api_key: Secret,
+    api_key: Secret[str],
     policy: RetryPolicy,
     budget: RetryBudget | None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,

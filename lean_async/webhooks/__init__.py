@@ -15,6 +15,7 @@ raw body, as its prose says.
   import this package.
 """
 
+from lean_async._secrets import WebhookKeys
 from lean_async.webhooks._dedup import (
     DEFAULT_LEASE,
     DEFAULT_TTL,
@@ -42,6 +43,7 @@ __all__ = [
     "DeliveryResult",
     "MemoryDedupStore",
     "WebhookHandler",
+    "WebhookKeys",
     "handle_delivery",
     "parse",
     "sign",

@@ -45,12 +45,13 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import WebhookEvent
 from lean_async.webhooks._dedup import ClaimStatus, DedupStore
 from lean_async.webhooks._metrics import record_delivery
 from lean_async.webhooks._parse import parse
-from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES
+from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_arguments
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -208,7 +209,7 @@ async def handle_delivery(
     payload: bytes,
     headers: Mapping[str, str],
     *,
-    api_key: str | Sequence[str],
+    api_key: str | Sequence[str] | WebhookKeys,
     handler: WebhookHandler,
     store: DedupStore,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -223,7 +224,7 @@ async def handle_delivery(
     Args:
         payload: the raw request body (read at most ``max_body_bytes + 1`` bytes of it).
         headers: the request headers (any case-insensitive or plain mapping).
-        api_key: your API key, or several during a rotation.
+        api_key: your API key, or several during a rotation, or `WebhookKeys`.
         handler: ``async def handler(event: WebhookEvent) -> None`` (or a plain
             ``def``, run in a worker thread); return = done, raise = retry.
         store: the `DedupStore` shared by every receiver of these webhooks.
@@ -238,8 +239,11 @@ async def handle_delivery(
         Exception: whatever ``store.claim`` raises (the store is unreachable); the
             framework's 500 then makes Lean retry.
     """
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # an error passing through this frame finds only the redacting holder
     try:
-        event = parse(payload, headers, api_key, max_body_bytes=max_body_bytes)
+        keys = check_arguments(payload, keys, problem, max_body_bytes)
+        event = parse(payload, headers, keys, max_body_bytes=max_body_bytes)
     except WebhookVerificationError as exc:
         return rejected(exc, meter_provider=meter_provider)
     result = await _dispatch(event, handler, store)

@@ -25,11 +25,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from lean_async._convert import StructureError, parse_datetime, structure
+from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
 from lean_async.webhooks._signature import (
     DEFAULT_MAX_BODY_BYTES,
     SIGNATURE_HEADER,
+    check_arguments,
     header_value,
     verify,
 )
@@ -138,7 +140,7 @@ def _event_id(body: Mapping[str, Any], payload: bytes) -> tuple[str, list[str]]:
 def parse(
     payload: bytes,
     headers: Mapping[str, str],
-    api_key: str | Sequence[str],
+    api_key: str | Sequence[str] | WebhookKeys,
     *,
     max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
 ) -> WebhookEvent:
@@ -153,7 +155,8 @@ def parse(
         payload: the raw request body, exactly as received.
         headers: the request headers; ``x-lean-signature`` is found case-insensitively
             in a dict, starlette ``Headers``, aiohttp ``CIMultiDict`` or any mapping.
-        api_key: your API key, or several during a rotation (any of them verifies).
+        api_key: your API key, or several during a rotation (any of them verifies),
+            or `WebhookKeys` holding them.
         max_body_bytes: the largest body accepted (default 1 MiB; None: no limit).
 
     Returns:
@@ -169,8 +172,11 @@ def parse(
             no event type; the message names the JSON path) or ``invalid_argument``
             (a wrong-typed argument, see `verify`). Nothing else is raised.
     """
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # no raw key in this frame when a refusal below passes through it
     signature = header_value(headers, SIGNATURE_HEADER)
-    verify(payload, signature, api_key, max_body_bytes=max_body_bytes)
+    keys = check_arguments(payload, keys, problem, max_body_bytes)
+    verify(payload, signature, keys, max_body_bytes=max_body_bytes)
     payload = bytes(payload)
     body = _decode(payload)
     event_type = _event_type(body)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.errors import WebhookVerificationError
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "SIGNATURE_HEADER",
+    "WebhookKeys",
+    "check_arguments",
     "check_limit",
     "check_size",
+    "checked_config",
     "header_value",
     "normalize_keys",
     "sign",
@@ -41,7 +43,7 @@ def _invalid_argument(message: str) -> WebhookVerificationError:
     return WebhookVerificationError(message, reason="invalid_argument")
 
 
-def sign(payload: bytes, api_key: str) -> str:
+def sign(payload: bytes, api_key: str | WebhookKeys) -> str:
     """Return the ``x-lean-signature`` value Lean sends with *payload*.
 
     The reference's Node example never feeds the body to the HMAC (it would sign the
@@ -49,49 +51,63 @@ def sign(payload: bytes, api_key: str) -> str:
 
     Args:
         payload: the raw request body.
-        api_key: the API key Lean signs with.
+        api_key: the API key Lean signs with (or `WebhookKeys`: the first one signs).
 
     Returns:
         The base64 HMAC-SHA1 of *payload* keyed with *api_key*.
+
+    Raises:
+        TypeError: *payload* is not bytes, or *api_key* not a str.
+        ValueError: *api_key* is empty.
     """
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # from here on only the redacting holder is in this frame
+    if keys is None:
+        raise problem or TypeError("no key to sign with")
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise TypeError(f"payload must be the raw body bytes, not {type(payload).__name__}")
     # SHA-1 is what Lean signs with; HMAC-SHA1 is still sound as a MAC.
-    digest = hmac.new(api_key.encode("utf-8"), payload, hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return base64.b64encode(keys.sign(bytes(payload))).decode("ascii")
 
 
-def normalize_keys(api_key: str | Sequence[str]) -> tuple[bytes, ...]:
-    """Return the UTF-8 bytes of one key or of each key of a rotation list.
+def normalize_keys(api_key: str | Sequence[str] | WebhookKeys) -> WebhookKeys:
+    """Return one key, or each key of a rotation list, in a redacting `WebhookKeys`.
 
     Args:
         api_key: one key, or several during a rotation (any of them verifies).
 
     Returns:
-        The keys as bytes, in the order given.
+        The keys, in the order given.
 
     Raises:
         TypeError: *api_key* is not a string or a sequence of strings.
         ValueError: no key was given, or one of them is empty. These are configuration
             mistakes, so they fail loudly instead of rejecting every delivery.
     """
-    given: object = api_key  # checked at run time: configuration often comes untyped
-    if given is None:
-        raise TypeError("api_key is None (is LEAN_API_KEY set?): give the key to verify with")
-    if isinstance(given, str):
-        keys: Sequence[object] = (given,)
-    elif isinstance(given, Sequence) and not isinstance(given, bytes | bytearray):
-        keys = given
-    else:
-        raise TypeError(f"api_key must be a str or a sequence of str, not {type(given).__name__}")
-    if not keys:
-        raise ValueError("api_key is an empty list: give at least one key to verify with")
-    encoded: list[bytes] = []
-    for key in keys:
-        if not isinstance(key, str):
-            raise TypeError(f"every api_key must be a str, not {type(key).__name__}")
-        if not key:
-            raise ValueError("an api_key is the empty string (is the variable set?)")
-        encoded.append(key.encode("utf-8"))
-    return tuple(encoded)
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # an error raised below must not find the raw keys in this frame
+    if keys is None:
+        raise problem or TypeError("no webhook key")
+    return keys
+
+
+def checked_config(
+    keys: WebhookKeys | None, problem: Exception | None, max_body_bytes: object
+) -> WebhookKeys:
+    """Return *keys* when an integration's settings are right; raise loudly otherwise.
+
+    For receivers built at startup: a wrong key or limit fails when the app is built,
+    not on every delivery. Takes what `take_webhook_keys` returned, so the caller has
+    dropped the raw keys from its frame first.
+
+    Raises:
+        TypeError: the keys are not str(s), or *max_body_bytes* is not an int.
+        ValueError: no key, an empty one, or *max_body_bytes* < 0.
+    """
+    if keys is None:
+        raise problem or TypeError("no webhook key")
+    check_limit(max_body_bytes)
+    return keys
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
@@ -199,27 +215,35 @@ def _decode_signature(signature: object) -> bytes:
     return digest
 
 
-def _checked_arguments(
-    payload: object, api_key: object, max_body_bytes: object
-) -> tuple[bytes | bytearray | memoryview, tuple[bytes, ...]]:
-    """Return the payload and the encoded keys, or raise ``invalid_argument``."""
+def check_arguments(
+    payload: object,
+    keys: WebhookKeys | None,
+    problem: Exception | None,
+    max_body_bytes: object,
+) -> WebhookKeys:
+    """Return *keys* once the call's arguments are right, or raise ``invalid_argument``.
+
+    Takes what `take_webhook_keys` returned, so that the caller has dropped the raw
+    keys from its frame before anything is raised.
+    """
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise _invalid_argument(
             f"payload must be the raw body bytes, not {type(payload).__name__} "
             "(re-encoding decoded JSON changes the bytes and breaks the signature)"
         )
+    if keys is None:
+        raise _invalid_argument(str(problem))
     try:
-        keys = normalize_keys(api_key)  # type: ignore[arg-type]  # checked at run time
         check_limit(max_body_bytes)
     except (TypeError, ValueError) as exc:
         raise _invalid_argument(str(exc)) from None
-    return payload, keys
+    return keys
 
 
 def verify(
     payload: bytes,
     signature: str | None,
-    api_key: str | Sequence[str],
+    api_key: str | Sequence[str] | WebhookKeys,
     *,
     max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
@@ -233,7 +257,8 @@ def verify(
         payload: the raw request body, exactly as received (not re-encoded JSON).
         signature: the ``x-lean-signature`` header value (str, or ASCII bytes), or
             None when absent.
-        api_key: your API key, or a sequence of keys any of which may have signed.
+        api_key: your API key, or a sequence of keys any of which may have signed (or
+            `WebhookKeys` holding them).
         max_body_bytes: reject longer bodies before hashing them (default 1 MiB;
             None: no limit).
 
@@ -245,16 +270,12 @@ def verify(
             not a non-empty str or list of them, *max_body_bytes* not an int >= 0).
             Nothing else is raised, whatever the arguments.
     """
-    raw, keys = _checked_arguments(payload, api_key, max_body_bytes)
-    check_size(raw, max_body_bytes)  # before copying or hashing anything
-    body = bytes(raw)
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # no raw key in this frame when a refusal below passes through it
+    keys = check_arguments(payload, keys, problem, max_body_bytes)
+    check_size(payload, max_body_bytes)  # before copying or hashing anything
     given = _decode_signature(signature)
-    matched = False
-    for key in keys:
-        expected = hmac.new(key, body, hashlib.sha1).digest()
-        # No early exit: every key is tried, so timing does not tell which one matched.
-        matched |= hmac.compare_digest(expected, given)
-    if not matched:
+    if not keys.matches(bytes(payload), given):
         raise WebhookVerificationError(
             "x-lean-signature does not match the body", reason="signature_mismatch"
         )

@@ -33,9 +33,10 @@ except ImportError as exc:  # an optional dependency: say which extra brings it
     ) from exc
 
 from lean_async._client import LeanClient
+from lean_async._secrets import WebhookKeys, secret_kwargs, take_webhook_keys
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
 from lean_async.webhooks._delivery import WebhookHandler, handle_delivery, too_large
-from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_limit, normalize_keys
+from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, checked_config
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -62,7 +63,7 @@ async def _read_body(request: web.Request, max_body_bytes: int) -> bytes | None:
 
 def webhook_handler(
     *,
-    api_key: str | Sequence[str],
+    api_key: str | Sequence[str] | WebhookKeys,
     handler: WebhookHandler,
     store: DedupStore | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -88,8 +89,9 @@ def webhook_handler(
             *max_body_bytes* is not an int.
         ValueError: *api_key* is empty or an empty list, or *max_body_bytes* < 0.
     """
-    normalize_keys(api_key)  # fail when the app is built, not on every delivery
-    check_limit(max_body_bytes)
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # the handler closes over the redacting holder, never the raw keys
+    keys = checked_config(keys, problem, max_body_bytes)  # fails at startup, not per delivery
     dedup = MemoryDedupStore() if store is None else store
 
     async def receive_lean_webhook(request: web.Request) -> web.Response:
@@ -100,7 +102,7 @@ def webhook_handler(
             result = await handle_delivery(
                 payload,
                 request.headers,
-                api_key=api_key,
+                api_key=keys,
                 handler=handler,
                 store=dedup,
                 max_body_bytes=max_body_bytes,
@@ -127,6 +129,8 @@ def lean_client_ctx(
     Raises:
         LeanError: at startup, when the client cannot be built (e.g. no API key).
     """
+
+    client_kwargs = secret_kwargs(client_kwargs)  # the closure holds no raw key
 
     async def lean_client(app: web.Application) -> AsyncIterator[None]:
         async with LeanClient(**client_kwargs) as client:

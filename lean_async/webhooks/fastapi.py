@@ -45,6 +45,7 @@ except ImportError as exc:  # an optional dependency: say which extra brings it
     ) from exc
 
 from lean_async._client import LeanClient
+from lean_async._secrets import WebhookKeys, secret_kwargs, take_webhook_keys
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import WebhookEvent
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
@@ -55,7 +56,7 @@ from lean_async.webhooks._delivery import (
     too_large,
 )
 from lean_async.webhooks._parse import parse
-from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, check_limit, normalize_keys
+from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, checked_config
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -88,15 +89,9 @@ async def _read_body(request: Request, max_body_bytes: int) -> bytes | None:
     return bytes(body)
 
 
-def _check_config(api_key: str | Sequence[str], max_body_bytes: int) -> None:
-    """Fail when the app is built, not on every delivery (loud at startup)."""
-    normalize_keys(api_key)
-    check_limit(max_body_bytes)
-
-
 def webhook_router(
     *,
-    api_key: str | Sequence[str],
+    api_key: str | Sequence[str] | WebhookKeys,
     handler: WebhookHandler,
     store: DedupStore | None = None,
     path: str = DEFAULT_PATH,
@@ -127,7 +122,9 @@ def webhook_router(
             *max_body_bytes* is not an int.
         ValueError: *api_key* is empty or an empty list, or *max_body_bytes* < 0.
     """
-    _check_config(api_key, max_body_bytes)
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # the route closes over the redacting holder, never the raw keys
+    keys = checked_config(keys, problem, max_body_bytes)
     dedup = MemoryDedupStore() if store is None else store
 
     async def receive_lean_webhook(request: Request) -> Response:
@@ -138,7 +135,7 @@ def webhook_router(
             result = await handle_delivery(
                 payload,
                 request.headers,
-                api_key=api_key,
+                api_key=keys,
                 handler=handler,
                 store=dedup,
                 max_body_bytes=max_body_bytes,
@@ -155,7 +152,7 @@ def webhook_router(
 
 def verified_event(
     *,
-    api_key: str | Sequence[str],
+    api_key: str | Sequence[str] | WebhookKeys,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     meter_provider: MeterProvider | None = None,
 ) -> Callable[[Request], Awaitable[WebhookEvent]]:
@@ -179,7 +176,9 @@ def verified_event(
         TypeError: *api_key* is not str(s), or *max_body_bytes* is not an int.
         ValueError: *api_key* is empty or an empty list, or *max_body_bytes* < 0.
     """
-    _check_config(api_key, max_body_bytes)
+    keys, problem = take_webhook_keys(api_key)
+    del api_key  # the dependency closes over the redacting holder, never the raw keys
+    keys = checked_config(keys, problem, max_body_bytes)
 
     async def lean_webhook_event(request: Request) -> WebhookEvent:
         payload = await _read_body(request, max_body_bytes)
@@ -187,7 +186,7 @@ def verified_event(
             result = too_large(max_body_bytes, meter_provider=meter_provider)
         else:
             try:
-                return parse(payload, request.headers, api_key, max_body_bytes=max_body_bytes)
+                return parse(payload, request.headers, keys, max_body_bytes=max_body_bytes)
             except WebhookVerificationError as exc:
                 result = rejected(exc, meter_provider=meter_provider)
         raise HTTPException(result.status_code, detail=result.reason)
@@ -221,6 +220,8 @@ def lean_client_lifespan(
         LeanError: at startup, when the client cannot be built (e.g. no API key), so
             the app refuses to start instead of failing its first request.
     """
+
+    client_kwargs = secret_kwargs(client_kwargs)  # the closure holds no raw key
 
     @asynccontextmanager
     async def lean_client(app: FastAPI) -> AsyncIterator[None]:

@@ -3,9 +3,10 @@
 Two needles: the key itself and its HTTP Basic token (``base64("<key>:")``, what the
 ``Authorization`` header carries). Haystacks: every log record of the ``lean_async``
 loggers at DEBUG (message, arguments, traceback), the repr of clients and results, the
-str, repr and formatted traceback of errors, the pickle of errors, and
-``error.response.request.headers``. Errors are also checked to survive a pickle round
-trip (as they must to cross a process pool or a task queue).
+str, repr and formatted traceback of errors, the local variables of every lean_async
+frame an error passed through (``capture_locals=True``, what error trackers send), the
+pickle of errors, and ``error.response.request.headers``. Errors are also checked to
+survive a pickle round trip (as they must to cross a process pool or a task queue).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pickle
 import traceback
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Final
 
 import httpx
@@ -24,6 +26,7 @@ import httpx
 __all__ = ["LeakScanner"]
 
 _LOGGER: Final = "lean_async"
+_PACKAGE: Final = str(Path(__file__).resolve().parents[2] / "lean_async")
 
 
 class _Capture(logging.Handler):
@@ -46,6 +49,23 @@ def _request_of(response: object) -> httpx.Request | None:
         return response.request
     except RuntimeError:  # httpx: the response has no request attached
         return None
+
+
+def _sdk_frame_locals(error: BaseException) -> str:
+    """The locals of every lean_async frame *error* and its chain passed through, as an
+    error tracker capturing local variables would send them (the caller's frames are
+    the caller's business)."""
+    parts: list[str] = []
+    todo: list[traceback.TracebackException] = [
+        traceback.TracebackException.from_exception(error, capture_locals=True)
+    ]
+    while todo:
+        current = todo.pop()
+        parts.extend(
+            repr(frame.locals) for frame in current.stack if frame.filename.startswith(_PACKAGE)
+        )
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return "\n".join(parts)
 
 
 class LeakScanner:
@@ -105,6 +125,7 @@ class LeakScanner:
             self.scan_text("error.repr", repr(current))
             current = current.__cause__ or current.__context__
         self.scan_text("error.traceback", "".join(traceback.format_exception(error)))
+        self.scan_text("error.frame_locals", _sdk_frame_locals(error))
         self.scan_text("error.vars", repr(getattr(error, "__dict__", {})))
         request = _request_of(getattr(error, "response", None))
         if request is not None:

@@ -14,7 +14,9 @@ from typing import Final
 
 import pytest
 
+from lean_async import errors
 from lean_async._config import BACKENDS, Backend
+from lean_async.errors import APIStatusError
 from tests.chaos.conftest import API_KEY
 from tests.chaos.leaks import LeakScanner
 from tests.chaos.proxy import ALL_KINDS
@@ -79,11 +81,23 @@ def test_storm_raises_only_documented_errors(storm: tuple[StormReport, LeakScann
 
 
 def test_storm_leaks_no_key(storm: tuple[StormReport, LeakScanner]) -> None:
-    """Neither the key nor its Basic token is in logs, reprs, errors, pickles or headers."""
-    _, scanner = storm
-    assert scanner.records > 0
-    assert scanner.status_errors > 0  # the scan saw errors holding a response
-    assert dict(scanner.found) == {}
+    """Neither the key nor its Basic token is in logs, reprs, errors, frame locals,
+    pickles or headers.
+
+    The scan is judged on what the run produced, not on what it is expected to produce
+    under a given load: every error raised was scanned, and every status error among
+    them with its response (how many there are depends on timing: a slow machine turns
+    more faults into timeouts).
+    """
+    report, scanner = storm
+    raised = report.tally.errors
+    status_errors = sum(
+        count for name, count in raised.items() if issubclass(getattr(errors, name), APIStatusError)
+    )
+    assert scanner.records > 0, scanner.summary()
+    assert scanner.errors == sum(raised.values()) + sum(report.tally.undocumented.values())
+    assert scanner.status_errors == status_errors, scanner.summary()
+    assert dict(scanner.found) == {}, scanner.summary()
 
 
 def test_storm_errors_survive_pickle(storm: tuple[StormReport, LeakScanner]) -> None:

@@ -182,7 +182,7 @@ def test_verify_enforces_the_default_1_mib_limit(monkeypatch: pytest.MonkeyPatch
     created: list[object] = []
     big = b" " * (DEFAULT_MAX_BODY_BYTES + 1)
     signature = sign(big, API_KEY)
-    monkeypatch.setattr(hmac, "new", lambda *a, **k: created.append(a))
+    monkeypatch.setattr(hmac, "digest", lambda *a, **k: created.append(a))
     assert reason_of(lambda: verify(big, signature, API_KEY)) == "payload_too_large"
     assert created == []
     monkeypatch.undo()
@@ -193,14 +193,14 @@ def test_verify_enforces_the_default_1_mib_limit(monkeypatch: pytest.MonkeyPatch
 def test_verify_size_limit_is_checked_before_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Over the limit is payload_too_large and no HMAC is computed."""
     created: list[object] = []
-    real_new = hmac.new
+    real_new = hmac.digest
 
     def spy_new(*args: Any, **kwargs: Any) -> Any:
         created.append(args)
         return real_new(*args, **kwargs)
 
     signature = sign(b"another body", API_KEY)
-    monkeypatch.setattr(hmac, "new", spy_new)
+    monkeypatch.setattr(hmac, "digest", spy_new)
     reason = reason_of(lambda: verify(b"x" * 11, signature, API_KEY, max_body_bytes=10))
     assert reason == "payload_too_large"
     assert created == []
@@ -214,7 +214,7 @@ def test_parse_size_limit_is_checked_before_hashing(monkeypatch: pytest.MonkeyPa
     """`parse` rejects a body one byte over its limit before any HMAC or JSON work."""
     created: list[object] = []
     payload, headers = signed(b"{" + b" " * 1_048_575 + b"}")
-    monkeypatch.setattr(hmac, "new", lambda *a, **k: created.append(a))
+    monkeypatch.setattr(hmac, "digest", lambda *a, **k: created.append(a))
     assert len(payload) == 1_048_577
     assert reason_of(lambda: parse(payload, headers, API_KEY)) == "payload_too_large"
     assert created == []

@@ -1,0 +1,1 @@
+"""Secrets in frames: what an error tracker capturing local variables would send."""
