@@ -27,6 +27,7 @@ from lean_async._client import LeanClient
 from lean_async._demo._payroll import PAYROLL_WORKERS, ProgressFactory, pay_payroll
 from lean_async._demo._receiver import WebhookReceiver
 from lean_async._demo._tally import Payout, Tally
+from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.models import Customer, EventType, Gig, PaymentStatus, SpecialPayment
 from lean_async.sandbox import ConnectionReset, DropAfterCommit, Sandbox, ServerError
 
@@ -57,14 +58,14 @@ class _Flow:
         self,
         lean: LeanClient,
         sandbox: Sandbox | None,
-        api_key: str,
+        api_key: str | WebhookKeys,
         receiver: WebhookReceiver | None = None,
         payroll_progress: ProgressFactory | None = None,
     ) -> None:
         self.lean = lean
         self.payroll_progress = payroll_progress
         self.sandbox = sandbox
-        self.api_key = api_key
+        self.webhook_keys, _ = take_webhook_keys(api_key)  # None without a key
         self.receiver = receiver
         self.run_id = secrets.token_hex(4)
         self.customer: Customer | None = None
@@ -193,7 +194,7 @@ class _Flow:
         body = json.dumps(event.raw, separators=(",", ":")).encode("utf-8")
         runs = sum(1 for e in receiver.processed if e.id == event.id)
         async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
-            again = await self._post_signed(http, body, self.api_key)
+            again = await self._post_signed(http, body, self.webhook_keys or "sk_no_key")
             self.forged_sent += 1
             forged = await self._post_signed(http, body, "sk_not_the_key")
         runs_after = sum(1 for e in receiver.processed if e.id == event.id)
@@ -224,7 +225,9 @@ class _Flow:
 
     # -- helpers -----------------------------------------------------------------
 
-    async def _post_signed(self, http: httpx.AsyncClient, body: bytes, key: str) -> httpx.Response:
+    async def _post_signed(
+        self, http: httpx.AsyncClient, body: bytes, key: str | WebhookKeys
+    ) -> httpx.Response:
         headers = {
             "Content-Type": "application/json",
             webhooks.SIGNATURE_HEADER: webhooks.sign(body, key),
@@ -303,7 +306,7 @@ async def _run_step(name: str, step: Callable[[], Awaitable[str]], report: Repor
 async def run_demo(
     lean: LeanClient,
     sandbox: Sandbox | None,
-    api_key: str,
+    api_key: str | WebhookKeys,
     report: Report,
     *,
     receiver: WebhookReceiver | None = None,

@@ -20,6 +20,7 @@ from rich.text import Text
 from lean_async import _config
 from lean_async._client import LeanClient
 from lean_async._demo import Arrival, StepResult, Tally, WebhookReceiver, run_demo
+from lean_async._secrets import Secret, take_api_key, take_webhook_keys
 from lean_async.cli._console import make_console
 from lean_async.cli._otel_console import SDK_MISSING, install_console_telemetry
 from lean_async.cli._progress import ImportProgress
@@ -70,11 +71,15 @@ def demo(base_url: str | None, api_key: str | None, otel_console: bool) -> None:
     """
     if base_url is None and api_key is not None:
         raise click.UsageError("--api-key goes with --base-url; the built-in sandbox has its own")
-    key = None
+    key: Secret[str] | None = None
     if base_url is not None:
-        key = api_key or os.environ.get(_config.ENV_API_KEY)
-        if not key:
-            raise click.UsageError(f"--base-url needs a key: --api-key or ${_config.ENV_API_KEY}")
+        key, problem = take_api_key(api_key or None, os.environ.get(_config.ENV_API_KEY))
+        if key is None:
+            del api_key
+            raise click.UsageError(
+                f"--base-url needs a key ({problem}): --api-key or ${_config.ENV_API_KEY}"
+            )
+    del api_key  # an error passing through this frame finds only the redacting holder
     shutdown_telemetry: Callable[[], None] | None = _console_telemetry() if otel_console else None
     console = make_console()
     try:
@@ -109,7 +114,7 @@ def _arrival_line(arrival: Arrival) -> Text:
     return Text(f"{_INDENT}webhook in: {what} -> {arrival.status_code} {verdict}", style=style)
 
 
-async def _demo(console: Console, base_url: str | None, api_key: str | None) -> bool:
+async def _demo(console: Console, base_url: str | None, api_key: Secret[str] | None) -> bool:
     started = time.perf_counter()
 
     def report(step: StepResult) -> None:
@@ -160,7 +165,8 @@ async def _demo(console: Console, base_url: str | None, api_key: str | None) -> 
         ) as lean:
             console.print(f"Target:   {lean.base_url} (from --base-url)")
             console.print("Webhooks: not received (they would go to the URL registered there)\n")
-            results, tally = await run_demo(lean, None, api_key or "", report)
+            keys = "" if api_key is None else take_webhook_keys(api_key.get_secret_value())[0]
+            results, tally = await run_demo(lean, None, keys or "", report)
     console.print()
     console.print(_tally_table(tally))
     failed = [r for r in results if r.ok is False]

@@ -50,6 +50,7 @@ from lean_async._payroll import (
     pay_file,
     read_rows,
 )
+from lean_async._secrets import Secret
 from lean_async.cli._console import make_console
 from lean_async.cli._progress import ImportProgress
 from lean_async.cli._worker_command import exit_now
@@ -76,7 +77,7 @@ _DRY_RUN_KEY: Final = "dry-run"  # resolves the target in a dry run; nothing is 
 
 def build_client(
     *,
-    api_key: str | None,
+    api_key: str | Secret[str] | None,
     base_url: str | None,
     environment: str | None,
     backend: str | None,
@@ -360,6 +361,9 @@ def import_command(kind: Kind) -> click.Command:
         batch_id: str | None,
         failures_path: Path | None,
     ) -> None:
+        # An error passing through this frame (a crash, Ctrl-C) must not find the raw key.
+        held_key = None if api_key is None else Secret(api_key)
+        del api_key
         console = make_console()
         failures_path = failures_path or file.with_name(file.stem + ".failures.csv")
         if failures_path.resolve() == file.resolve():
@@ -383,7 +387,7 @@ def import_command(kind: Kind) -> click.Command:
                 )
             )
         options = {
-            "api_key": api_key,
+            "api_key": held_key,
             "base_url": base_url,
             "environment": environment,
             "backend": backend,
