@@ -8,7 +8,6 @@ async with LeanClient(api_key="...", environment="sandbox") as lean:
 
 from lean_async._client import LeanClient
 from lean_async._config import Environment
-from lean_async._secrets import Secret
 from lean_async._version import __version__
 from lean_async.errors import (
     APIConnectionError,
@@ -69,7 +68,6 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "SandboxOnlyError",
-    "Secret",
     "ServiceUnavailableError",
     "SpecialPayment",
     "SpecialPaymentType",
