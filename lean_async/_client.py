@@ -113,8 +113,9 @@ class LeanClient:
     client holds one connection pool; share it across the tasks of an application.
 
     Args:
-        api_key: your Lean API key; defaults to ``$LEAN_API_KEY``. Kept in a redacting holder from the first line on: no
-            repr, error or frame of the client shows it.
+        api_key: your Lean API key; defaults to ``$LEAN_API_KEY``. Kept in a
+            redacting holder from the first line on: no repr, error or frame of the
+            client shows it.
         environment: ``"sandbox"`` or ``"production"``; defaults to
             ``$LEAN_ENVIRONMENT``, else ``"sandbox"`` (production when *base_url* is
             the production URL).
