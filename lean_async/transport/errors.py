@@ -88,7 +88,11 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
             return response
         # What httpx.AsyncClient would have set; the error hands the response to users.
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-        raise _status_error(request, response, self._redactor)
+        error = _status_error(request, response, self._redactor)
+        # The error holds a redacted copy when the answer quoted the key: the answer as
+        # received must not stay in this frame, which the error's traceback keeps.
+        del response
+        raise error
 
     async def aclose(self) -> None:
         """Close the inner transport."""
@@ -133,7 +137,10 @@ def _status_error(
 ) -> APIError:
     # httpx attaches the request only after the transport returns; the error needs it now.
     response.request = request
-    if redactor is not None and redactor.found_in_bytes(response.content):
+    if redactor is not None and (
+        redactor.found_in_bytes(response.content)
+        or any(redactor.found_in_bytes(value) for _, value in response.headers.raw)
+    ):
         response = _redacted_copy(response, redactor)
     try:
         body = _decode(response)
@@ -159,11 +166,11 @@ def _status_error(
 
 
 def _redacted_copy(response: httpx.Response, redactor: Redactor) -> httpx.Response:
-    """Return a read copy of *response* whose body holds no form of the API key."""
+    """Return a read copy of *response* whose body and headers hold no form of the API key."""
     # The content is already decoded: drop the headers that would make httpx decode it
     # again or contradict its new length.
     headers = [
-        (name, value)
+        (name, redactor.text(value))
         for name, value in response.headers.multi_items()
         if name.lower() not in {"content-encoding", "content-length"}
     ]

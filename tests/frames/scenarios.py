@@ -266,6 +266,56 @@ async def status_errors(capture: SentryCapture) -> list[BaseException]:
     return _captured(capture, errors)
 
 
+ECHOED_STATUSES: Final = (400, 401, 403, 404, 409, 422, 429, 500, 503)
+
+
+@contextlib.asynccontextmanager
+async def _echoing_server(status: int) -> AsyncIterator[str]:
+    """A server answering *status* with the request's Authorization quoted in its body and
+    in a header: the worst a misbehaving proxy or API could send back."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            quoted = b""
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+                elif name.lower() == b"authorization":
+                    quoted = value.strip()
+            await reader.readexactly(length)
+            body = b'{"message": "refused ' + quoted + b'"}'
+            writer.write(
+                b"HTTP/1.1 %d Refused\r\nContent-Type: application/json\r\n"
+                b"Retry-After: 0\r\nX-Seen: %s\r\nContent-Length: %d\r\n\r\n%s"
+                % (status, quoted, len(body), body)
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/api"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def echoed_status_errors(capture: SentryCapture) -> list[BaseException]:
+    """Every status error class, from a server quoting the Authorization it was sent."""
+    errors: list[BaseException] = []
+    for status in ECHOED_STATUSES:
+        async with _echoing_server(status) as url:
+            for backend in ("aiohttp", "httpx"):
+                async with LeanClient(KEY, base_url=url, backend=backend, max_retries=0) as lean:
+                    errors.append(await _acaught(lambda lean=lean: lean.gigs.get("g1")))
+                    errors.append(await _acaught(lambda lean=lean: lean.gigs.create(**_gig(6))))
+    assert all(isinstance(error, LeanError) for error in errors), errors
+    return _captured(capture, errors)
+
+
 @contextlib.asynccontextmanager
 async def _broken_server(kind: str) -> AsyncIterator[str]:
     """A server on 127.0.0.1 that breaks each exchange: ``refused``, ``reset``,
@@ -362,6 +412,7 @@ SCENARIOS: Final[dict[str, Scenario]] = {
     "aiohttp": aiohttp_webhooks,
     "constructor": constructor_refusals,
     "status": status_errors,
+    "echoed_status": echoed_status_errors,
     "connection": connection_errors,
     "served_app": served_app_errors,
 }

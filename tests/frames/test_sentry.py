@@ -40,6 +40,7 @@ MIN_EVENTS = {
     "aiohttp": 3,
     "constructor": 10,
     "status": 8,
+    "echoed_status": 36,
     "connection": 18,
     "served_app": 2,
 }
