@@ -404,7 +404,18 @@ async def served_app_errors(capture: SentryCapture) -> list[BaseException]:
     return []
 
 
+def _leaky(api_key: str) -> None:
+    headers = {"Authorization": api_key}
+    raise RuntimeError(f"failed with {len(headers)} header")
+
+
+async def planted_leak(capture: SentryCapture) -> list[BaseException]:
+    """The control: a frame that does hold the key, which every count must find."""
+    return _captured(capture, [_caught(lambda: _leaky(KEY))])
+
+
 SCENARIOS: Final[dict[str, Scenario]] = {
+    "planted_leak": planted_leak,
     "verify": verify_errors,
     "parse": parse_errors,
     "handle_delivery": delivery_errors,
