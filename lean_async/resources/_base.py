@@ -19,7 +19,7 @@ class Resource:
     ``cast_to=list[Model]``), or ``await self._client._create(...)`` for a create
     protected by a unique key. A `LeanClient.with_options` copy builds its own
     resources, so they send with the copy's settings. Each public method is a logical
-    call for telemetry: ``@traced("gigs.create")`` gives it its span and metrics.
+    call for telemetry: ``@traced(GIGS_CREATE.name)`` gives it its span and metrics.
     """
 
     __slots__ = ("_client", "_telemetry")
