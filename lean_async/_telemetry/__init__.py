@@ -2,8 +2,9 @@
 
 Only ``opentelemetry-api`` is used, and only when it is installed (`_guard`). A client
 holds one `Telemetry` (`_setup`); public methods are `traced` logical calls (`_calls`);
-the transport stack's attempt layer (`_attempts`) traces and measures each HTTP attempt
-and injects ``traceparent``; the retry layer reports backoffs to `current_call`.
+the transport stack's attempt layer (`lean_async.transport._attempt`) traces and
+measures each HTTP attempt and injects ``traceparent``, and its retry hook there reports
+each backoff to `current_call`: the stack reports up through hooks, never imported here.
 """
 
 from lean_async._telemetry import names

@@ -21,9 +21,9 @@ from typing import Final, cast
 import httpx
 import tenacity as _t
 
-from lean_async._telemetry import current_call
 from lean_async.transport._budget import RetryBudget
 from lean_async.transport._policy import (
+    STATUS_CAUSE,
     DeadlineExceeded,
     RetryDetails,
     RetryPolicy,
@@ -224,7 +224,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
     def _before_sleep(self, retry_state: _t.RetryCallState) -> None:
         call, outcome = _call(retry_state), _outcome(retry_state)
         if isinstance(outcome, httpx.Response):
-            cause = f"HTTP {outcome.status_code}"
+            cause = f"{STATUS_CAUSE}{outcome.status_code}"
         else:
             cause = type(outcome).__name__
         method, path, delay = call.request.method, call.request.url.path, call.delay or 0.0
@@ -232,13 +232,6 @@ class RetryTransport(httpx.AsyncBaseTransport):
         _log.info(
             "retrying %s %s in %.3f s: attempt %d failed (%s)", method, path, delay, attempt, cause
         )
-        traced = current_call()
-        if traced is not None:
-            # error.type's vocabulary: the status code, or the exception's class.
-            if isinstance(outcome, httpx.Response):
-                traced.retried(str(outcome.status_code), delay, attempt)
-            else:
-                traced.retried(type(outcome).__qualname__, delay, attempt)
         if self._policy.on_retry is not None:
             self._policy.on_retry(
                 RetryDetails(method=method, path=path, attempt=attempt, delay=delay, cause=cause)
