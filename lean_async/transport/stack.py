@@ -36,7 +36,7 @@ def build_stack(
 
         ErrorsTransport           httpx exceptions -> APIConnectionError/APITimeoutError,
           |                       non-2xx -> the APIStatusError subclass; key redacted
-        IdempotencyTransport      POST gets an Idempotency-Key, the same on every attempt
+        IdempotencyTransport      the key LeanClient made for a POST, on every attempt
           |
         RetryTransport            backoff + full jitter, Retry-After, budget, safe replays
           |                       (with telemetry, its on_retry hook puts each backoff
