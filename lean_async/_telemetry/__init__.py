@@ -3,8 +3,9 @@
 Only ``opentelemetry-api`` is used, and only when it is installed (`_guard`). A client
 holds one `Telemetry` (`_setup`); public methods are `traced` logical calls (`_calls`);
 the transport stack's attempt layer (`lean_async.transport._attempt`) traces and
-measures each HTTP attempt and injects ``traceparent``, and its retry hook there reports
-each backoff to `current_call`: the stack reports up through hooks, never imported here.
+measures each HTTP attempt and injects ``traceparent``; the retry layer reports each
+backoff through its ``on_retry`` hook (`lean_async.transport._attempt.retry_reporter`),
+so it imports nothing from here.
 """
 
 from lean_async._telemetry import names
