@@ -17,8 +17,8 @@ import pytest
 import lean_async
 from lean_async import LeanClient, models, resources
 from lean_async._convert import camel
-from lean_async._endpoints import ENDPOINTS, EndpointRow
-from lean_async._payroll import GIGS, SPECIAL_PAYMENTS
+from lean_async._endpoints import ENDPOINTS, GIGS_GET, EndpointRow
+from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, Kind
 from lean_async._rules.objects import JSON_OBJECT
 from lean_async.models import EventType
 from lean_async.sandbox import ManualClock, Sandbox
@@ -173,3 +173,19 @@ def test_csv_columns_are_the_create_rows_request_fields(kind: Any) -> None:
 
 def _snake(camel: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in camel)
+
+
+def test_a_row_says_what_it_is() -> None:
+    """A row's repr names its client method and route; its parts come from the template."""
+    row = EndpointRow("gigs.get", "GET", "/gig/{gigId}", models.Gig)
+    assert repr(row) == "EndpointRow(gigs.get: GET /gig/{gigId})"
+    assert (row.collection, row.parameter, row.path_prefix) == ("gig", "gigId", "gig/")
+    assert (row.resource, row.operation, row.model, row.many) == ("gigs", "get", models.Gig, False)
+    listing = EndpointRow("gigs.list", "GET", "/gig", list[models.Gig])
+    assert (listing.path_prefix, listing.model, listing.many) == ("gig", models.Gig, True)
+
+
+def test_a_payroll_kind_needs_a_row_with_a_body() -> None:
+    """CSV columns come from a request declaration: a read row has none to give."""
+    with pytest.raises(ValueError, match="no request body"):
+        Kind("gigs", GIGS_GET, unique="gigId")
