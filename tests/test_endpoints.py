@@ -189,3 +189,20 @@ def test_a_payroll_kind_needs_a_row_with_a_body() -> None:
     """CSV columns come from a request declaration: a read row has none to give."""
     with pytest.raises(ValueError, match="no request body"):
         Kind("gigs", GIGS_GET, unique="gigId")
+
+
+@pytest.mark.parametrize("row", ENDPOINTS, **_IDS)
+def test_another_method_on_a_rows_path_is_405_naming_the_tables_methods(
+    row: EndpointRow[Any],
+) -> None:
+    """DELETE on a row's path is refused with ``Allow``: the methods the table has there."""
+    allowed = sorted(
+        other.method
+        for other in ENDPOINTS
+        if (other.collection, other.parameter) == (row.collection, row.parameter)
+    )
+    request = _request(row)
+    with pytest.raises(HTTPError) as info:
+        _api().route(Request("DELETE", request.segments, {}, b""))
+    assert info.value.status == 405
+    assert ("allow", ", ".join(allowed)) in info.value.headers
