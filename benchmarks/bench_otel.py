@@ -53,7 +53,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lean_async import LeanClient
 from lean_async._telemetry import Telemetry, _guard, traced
-from lean_async._telemetry._attempts import AttemptTelemetryTransport
+from lean_async.transport._attempt import AttemptTelemetryTransport
 
 BASE_URL = "https://app.staging.withlean.com/api/"
 ARGUMENTS: dict[str, Any] = {

@@ -66,6 +66,8 @@ class _NotGiven:
 
 NOT_GIVEN: Any = _NotGiven()
 
+_UNREAD: Any = object()  # `_decode`'s "the body is not parsed yet" (JSON null is a body)
+
 
 class _Shared:
     """What every `with_options` copy of one client shares: the stack, target and pool."""
@@ -436,8 +438,13 @@ class LeanClient:
                 response = await self._exchange(request, lookup_path)
             except NotFoundError:
                 raise error from None
-            existing: T = self._decode(request, response, cast_to)
-            if matches(body, jsonlib.loads(response.content), cast_to):
+            # The answer is parsed once: the model and the comparison read the same JSON.
+            try:
+                data = jsonlib.loads(response.content)
+            except (ValueError, RecursionError):
+                data = _UNREAD  # not JSON: `_decode` says so
+            existing: T = self._decode(request, response, cast_to, data)
+            if matches(body, data, cast_to):
                 return existing
             raise ConflictError(
                 f"{lookup_path} already exists with different values than were sent",
@@ -490,13 +497,20 @@ class LeanClient:
                 cancelled.add_note(_cancelled_note(request.method, path, key))
             raise
 
-    def _decode(self, request: httpx.Request, response: httpx.Response, cast_to: Any) -> Any:
-        """Decode a 2xx body into *cast_to*, or raise `APIResponseValidationError`."""
+    def _decode(
+        self, request: httpx.Request, response: httpx.Response, cast_to: Any, data: Any = _UNREAD
+    ) -> Any:
+        """Decode a 2xx body (or its JSON *data*, parsed already) into *cast_to*.
+
+        Raises:
+            APIResponseValidationError: the body is not JSON, or not a *cast_to*.
+        """
         # Deep nesting can exhaust recursion while decoding or while structuring (the
         # less stack is left, the sooner): either way the body is not what the API sends.
         try:
             try:
-                data = jsonlib.loads(response.content)
+                if data is _UNREAD:
+                    data = jsonlib.loads(response.content)
             except ValueError:  # JSONDecodeError and UnicodeDecodeError both derive from it
                 raise self._invalid(request, response, "the response body is not JSON") from None
             try:

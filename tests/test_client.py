@@ -235,6 +235,23 @@ async def test_post_idempotency_key_is_made_before_sending() -> None:
     assert seen[1:] == ["mine", None]
 
 
+async def test_each_call_makes_one_key_for_all_its_attempts() -> None:
+    """The client makes a POST's key once: its retries reuse it, another call gets its own."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["idempotency-key"])
+        return httpx.Response(503 if len(seen) == 1 else 200, json={})
+
+    async with LeanClient(
+        api_key=KEY, transport=httpx.MockTransport(handler), backoff_base=0.0
+    ) as lean:
+        await lean.request("POST", "specialpayment", json={}, replay_safe=True)
+        await lean.request("POST", "specialpayment", json={}, replay_safe=True)
+    assert len(seen) == 3
+    assert seen[0] == seen[1] != seen[2]
+
+
 async def test_cancelled_post_carries_its_idempotency_key_in_a_note() -> None:
     """asyncio.timeout over a slow POST: the TimeoutError's cause has a note with the key."""
     seen: list[str] = []

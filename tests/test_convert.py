@@ -25,6 +25,7 @@ from lean_async._convert import (
     structure_list,
     unstructure,
 )
+from lean_async._endpoints import ENDPOINTS
 from lean_async.models import (
     Application,
     ApplicationStatus,
@@ -46,7 +47,8 @@ from tests.reference import (
 FAST = settings(max_examples=150, deadline=None)
 UTC = dt.UTC
 
-MODELS: list[type[Any]] = [Customer, Application, Gig, SpecialPayment]
+MODELS: list[type[Any]] = list(dict.fromkeys(row.model for row in ENDPOINTS))
+"""Every model an endpoint of the table answers with."""
 
 
 def ms(

@@ -17,6 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_async import _validate
+from lean_async._endpoints import ENDPOINTS
+from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._rules.table import Endpoint
 from lean_async._validate import (
     application_body,
     check_application,
@@ -101,12 +104,10 @@ SPECIAL_PAYMENT_ARGS: dict[str, Any] = {
     "type": "reimbursement",
 }
 
-CHECKS: list[Callable[[object], list[tuple[str, str]]]] = [
-    check_customer,
-    check_application,
-    check_gig,
-    check_special_payment,
-]
+DECLARED: list[Endpoint[Any]] = [row.request for row in ENDPOINTS if row.request is not None]
+"""Every request declaration of the endpoint table."""
+
+CHECKS: list[Callable[[object], list[tuple[str, str]]]] = [declared.check for declared in DECLARED]
 
 
 def errors_of(builder: Callable[..., object], **kwargs: Any) -> list[tuple[str, str]]:
@@ -966,26 +967,56 @@ SPECIAL_PAYMENTS = st.fixed_dictionaries(
     }
 )
 
-BUILDERS: list[tuple[Callable[..., dict[str, Any]], Callable[[object], Any], Any]] = [
-    (customer_body, check_customer, CUSTOMERS),
-    (application_body, check_application, st.fixed_dictionaries({"partner_user_id": TEXT})),
-    (gig_body, check_gig, gigs()),
-    (special_payment_body, check_special_payment, SPECIAL_PAYMENTS),
-]
+# --- valid arguments of each request declaration of the endpoint table ---------------------
+
+EXAMPLES: dict[Endpoint[Any], dict[str, Any]] = {
+    CUSTOMER: CUSTOMER_ARGS,
+    APPLICATION: {"partner_user_id": CUSTOMER_ARGS["partner_user_id"]},
+    GIG: GIG_ARGS,
+    SPECIAL_PAYMENT: SPECIAL_PAYMENT_ARGS,
+}
+"""One set of valid arguments per declaration; they name one customer, so they can be
+sent in the table's order (`tests/test_endpoints.py`)."""
+
+STRATEGIES: dict[Endpoint[Any], st.SearchStrategy[dict[str, Any]]] = {
+    CUSTOMER: CUSTOMERS,
+    APPLICATION: st.fixed_dictionaries({"partner_user_id": TEXT}),
+    GIG: gigs(),
+    SPECIAL_PAYMENT: SPECIAL_PAYMENTS,
+}
+"""Valid arguments of each declaration, drawn."""
 
 
-@pytest.mark.parametrize(("builder", "check", "strategy"), BUILDERS)
+def example_of(declared: Endpoint[Any]) -> dict[str, Any]:
+    """Return *declared*'s valid example arguments, or fail the test naming what to add."""
+    if declared not in EXAMPLES:
+        pytest.fail(f"no valid example arguments of {declared!r}: add them to EXAMPLES")
+    return EXAMPLES[declared]
+
+
+def strategy_of(declared: Endpoint[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Return the strategy of *declared*'s valid arguments, or fail the test naming it."""
+    if declared not in STRATEGIES:
+        pytest.fail(f"no strategy of valid arguments of {declared!r}: add one to STRATEGIES")
+    return STRATEGIES[declared]
+
+
+@pytest.mark.parametrize("declared", DECLARED, ids=repr)
+def test_every_declaration_has_valid_arguments(declared: Endpoint[Any]) -> None:
+    """Each declaration of the table has an example and a strategy, and the example is valid."""
+    strategy_of(declared)
+    assert declared.check(declared.keywords("body", "")(**example_of(declared))) == []
+
+
+@pytest.mark.parametrize("declared", DECLARED, ids=repr)
 @FAST
 @given(data=st.data())
 def test_valid_arguments_build_bodies_that_pass_the_wire_check(
-    builder: Callable[..., dict[str, Any]],
-    check: Callable[[object], list[tuple[str, str]]],
-    strategy: st.SearchStrategy[dict[str, Any]],
-    data: st.DataObject,
+    declared: Endpoint[Any], data: st.DataObject
 ) -> None:
     """Valid arguments build a body, and that body passes the wire check."""
-    body = builder(**data.draw(strategy))
-    assert check(body) == []
+    body = declared.keywords("body", "")(**data.draw(strategy_of(declared)))
+    assert declared.check(body) == []
     assert json.loads(json.dumps(body)) == body
 
 
@@ -1013,19 +1044,17 @@ def _loosen(strategy: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[di
     return loose()
 
 
-@pytest.mark.parametrize(("builder", "check", "strategy"), BUILDERS)
+@pytest.mark.parametrize("declared", DECLARED, ids=repr)
 @FAST
 @given(data=st.data())
 def test_builders_raise_validation_error_or_build_a_passing_body(
-    builder: Callable[..., dict[str, Any]],
-    check: Callable[[object], list[tuple[str, str]]],
-    strategy: st.SearchStrategy[dict[str, Any]],
-    data: st.DataObject,
+    declared: Endpoint[Any], data: st.DataObject
 ) -> None:
     """Whatever the arguments, a builder raises ValidationError or builds a passing body."""
-    args = data.draw(_loosen(strategy))
-    if builder is special_payment_body:
-        args["idempotency_key"] = data.draw(st.none() | st.text(max_size=3) | ANYTHING)
+    builder, check = declared.keywords("body", ""), declared.check
+    args = data.draw(_loosen(strategy_of(declared)))
+    for name in declared.beside_names:  # e.g. the special payment's idempotency_key
+        args[name] = data.draw(st.none() | st.text(max_size=3) | ANYTHING)
     names = list(inspect.signature(builder).parameters)
     try:
         body = builder(**args)

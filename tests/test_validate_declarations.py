@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
 
+from lean_async._client import LeanClient
 from lean_async._convert import camel, unstructure
+from lean_async._endpoints import ENDPOINTS, EndpointRow
 from lean_async._requests import (
-    APPLICATION,
     CUSTOMER,
     GIG,
-    SPECIAL_PAYMENT,
     GigRequest,
 )
 from lean_async._rules.base import rule
@@ -25,30 +26,23 @@ from lean_async._rules.table import Across, Beside, Endpoint
 from lean_async._rules.text import IDENTIFIER, TEXT
 from lean_async._rules.times import TIMESTAMP
 from lean_async.errors import ValidationError
-from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
 from lean_async.sandbox import ManualClock
 from lean_async.sandbox._store import Store
-from tests.test_validate import GIG_ARGS, START
+from tests.test_validate import DECLARED, GIG_ARGS, START
 
 
 @pytest.mark.parametrize(
-    ("method", "declared"),
-    [
-        (Customers.create, CUSTOMER),
-        (Applications.submit, APPLICATION),
-        (Gigs.create, GIG),
-        (SpecialPayments.create, SPECIAL_PAYMENT),
-    ],
+    "row", [row for row in ENDPOINTS if row.request is not None], ids=lambda row: row.name
 )
-def test_each_resource_method_takes_the_declared_arguments(
-    method: Callable[..., Any], declared: Endpoint[Any]
-) -> None:
+def test_each_resource_method_takes_the_declared_arguments(row: EndpointRow[Any]) -> None:
     """A resource's parameters are its declaration's fields, in order, so none can drift."""
-    _self, *names = inspect.signature(method).parameters
-    assert names == list(declared.signature.parameters)
+    resource = typing.get_type_hints(getattr(LeanClient, row.resource).func)["return"]
+    _self, *names = inspect.signature(getattr(resource, row.operation)).parameters
+    assert row.request is not None
+    assert names == list(row.request.signature.parameters)
 
 
-@pytest.mark.parametrize("declared", [CUSTOMER, APPLICATION, GIG, SPECIAL_PAYMENT])
+@pytest.mark.parametrize("declared", DECLARED, ids=repr)
 def test_wire_names_are_the_converters_names(declared: Endpoint[Any]) -> None:
     """The wire names are the converter's camelCase of the model's attributes."""
     names = [field.name for field in attrs.fields(declared.model)]

@@ -1,9 +1,11 @@
 """Read a payroll CSV row by row and turn each row into ``create()`` arguments, or problems.
 
-The columns are the API reference's field names (``partnerUserId``, ``totalAmount``...).
-A row's cells become the keyword arguments of ``lean.gigs.create`` or
-``lean.special_payments.create`` and are checked by the very rules those calls apply
-(`lean_async._validate`), so a row that passes here is refused later only by the API.
+The columns are the API reference's field names (``partnerUserId``, ``totalAmount``...),
+derived from the endpoint table: a kind's columns are its create row's request fields
+that a cell can hold (not ``userdata``, a JSON object), then the arguments sent beside
+the body (``idempotencyKey``). A row's cells become the keyword arguments of
+``lean.gigs.create`` or ``lean.special_payments.create`` and are checked by the very
+declaration those calls apply, so a row that passes here is refused later only by the API.
 
 Rules of the file, beyond the API's:
 
@@ -30,7 +32,11 @@ from typing import Any, Final
 
 import attrs
 
-from lean_async import _validate
+from lean_async._convert import camel
+from lean_async._endpoints import GIGS_CREATE, SPECIAL_PAYMENTS_CREATE, EndpointRow
+from lean_async._rules.objects import JSON_OBJECT
+from lean_async._rules.table import Endpoint
+from lean_async._rules.times import TIMESTAMP
 from lean_async.errors import ValidationError
 
 __all__ = [
@@ -80,13 +86,45 @@ class Column:
     parse: Callable[[str], Any] = _text
 
 
+def _columns(declared: Endpoint[Any]) -> tuple[Column, ...]:
+    """The columns of a request declaration: the fields a cell can hold, then the *beside*
+    arguments (optional, as their arguments are)."""
+    columns = [
+        Column(field.wire, field.name, field.required, _time if field.kind is TIMESTAMP else _text)
+        for field in declared.fields
+        if field.kind is not JSON_OBJECT
+    ]
+    columns += [Column(camel(name), name, required=False) for name in declared.beside_names]
+    return tuple(columns)
+
+
 @attrs.frozen
 class Kind:
-    """What a payroll file holds: gigs or special payments."""
+    """What a payroll file holds: gigs or special payments, the rows of one create endpoint.
 
-    name: str  # "gigs", "special payments"
-    columns: tuple[Column, ...]
-    unique: str  # the header whose value names one payment within the file
+    Attributes:
+        name: ``"gigs"``, ``"special payments"``.
+        endpoint: the endpoint table's create row each data row is sent to.
+        unique: the header whose value names one payment within the file.
+        columns: the endpoint's request declaration's columns (`_columns`).
+    """
+
+    name: str
+    endpoint: EndpointRow[Any] = attrs.field(repr=False)
+    unique: str
+    columns: tuple[Column, ...] = attrs.field(init=False, repr=False)
+
+    @columns.default
+    def _declared_columns(self) -> tuple[Column, ...]:
+        return _columns(self.declared)
+
+    @property
+    def declared(self) -> Endpoint[Any]:
+        """The request declaration the rows are checked by."""
+        declared = self.endpoint.request
+        if declared is None:
+            raise ValueError(f"{self.endpoint.name} has no request body to fill from a CSV")
+        return declared
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -101,39 +139,17 @@ class Kind:
         return argument
 
     def body(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the checked wire body of *arguments* (raises `ValidationError`)."""
-        if self is GIGS:
-            return _validate.gig_body(**arguments)
-        return _validate.special_payment_body(**arguments)
+        """Return the checked wire body of *arguments* (raises `ValidationError`).
+
+        An argument the row does not fill (no column, or an empty optional cell) is None.
+        """
+        declared = self.declared
+        return declared.body({name: arguments.get(name) for name in declared.signature.parameters})
 
 
-GIGS: Final = Kind(
-    "gigs",
-    (
-        Column("partnerUserId", "partner_user_id"),
-        Column("gigId", "gig_id"),
-        Column("totalAmount", "total_amount"),
-        Column("tips", "tips"),
-        Column("expenses", "expenses"),
-        Column("description", "description"),
-        Column("startTime", "start_time", parse=_time),
-        Column("endTime", "end_time", parse=_time),
-    ),
-    unique="gigId",
-)
+GIGS: Final = Kind("gigs", GIGS_CREATE, unique="gigId")
 
-SPECIAL_PAYMENTS: Final = Kind(
-    "special payments",
-    (
-        Column("partnerUserId", "partner_user_id"),
-        Column("amount", "amount"),
-        Column("type", "type"),
-        Column("gigId", "gig_id", required=False),
-        Column("description", "description", required=False),
-        Column("idempotencyKey", "idempotency_key", required=False),
-    ),
-    unique="idempotencyKey",
-)
+SPECIAL_PAYMENTS: Final = Kind("special payments", SPECIAL_PAYMENTS_CREATE, unique="idempotencyKey")
 
 
 @attrs.frozen
@@ -255,7 +271,10 @@ def _row(
     body: dict[str, Any] = {}
     if not any(column == "row" for column, _ in problems):
         try:
-            body = kind.body(_all_arguments(kind, arguments))
+            # A cell already found bad is "missing" to the declaration, which then still
+            # reports the other cells' problems (all of a row's in one go); its "is
+            # required" is dropped by `_dedupe` in favour of the cell's own message.
+            body = kind.body(arguments)
         except ValidationError as exc:
             problems += [(kind.header_of(field), message) for field, message in exc.errors]
     if problems:
@@ -263,16 +282,6 @@ def _row(
         kept = sorted(_dedupe(problems), key=lambda problem: order.get(problem[0], -1))
         return BadRow(line, tuple(kept))
     return Row(line=line, ordinal=ordinal, cells=cells, arguments=arguments, body=body)
-
-
-def _all_arguments(kind: Kind, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """Return *arguments* with None for every argument the row did not fill.
-
-    A cell already found bad is thus "missing" to the validation, which then still
-    reports the other cells' problems (all of a row's problems in one go); its "is
-    required" is dropped by `_dedupe` in favour of the cell's own message.
-    """
-    return {column.argument: arguments.get(column.argument) for column in kind.columns}
 
 
 def _dedupe(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:

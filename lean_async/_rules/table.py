@@ -19,7 +19,7 @@ from lean_async._rules.base import BODY, KIND, Invalid, Kind, Problem
 from lean_async._rules.fast_body import compile_body
 from lean_async.errors import ValidationError
 
-__all__ = ["Across", "Beside", "Endpoint"]
+__all__ = ["Across", "Beside", "Endpoint", "Field"]
 
 T = TypeVar("T")
 
@@ -53,7 +53,9 @@ class Beside:
 
 
 @attrs.frozen
-class _Row:
+class Field:
+    """One field of a request body: its argument name, wire name, `Kind`, and whether required."""
+
     name: str
     wire: str
     kind: Kind
@@ -65,8 +67,10 @@ class Endpoint(Generic[T]):
 
     Attributes:
         model: the frozen attrs request model; each field declared with ``rule(...)``.
+        fields: its fields, in declaration order.
         names: its fields' snake_case names (the arguments), in declaration order.
         wire_names: the same fields' camelCase names on the wire.
+        beside_names: the arguments checked with the body but sent elsewhere.
         signature: keyword-only parameters: the fields, then the *beside* arguments.
     """
 
@@ -79,6 +83,8 @@ class Endpoint(Generic[T]):
         "_optional",
         "_parse",
         "_unstructure",
+        "beside_names",
+        "fields",
         "model",
         "names",
         "signature",
@@ -93,7 +99,7 @@ class Endpoint(Generic[T]):
         beside: Sequence[Beside] = (),
     ) -> None:
         rows = [
-            _Row(
+            Field(
                 name=field.name,
                 wire=camel(field.name),
                 kind=field.metadata[KIND],
@@ -102,6 +108,7 @@ class Endpoint(Generic[T]):
             for field in attrs.fields(cast("type[attrs.AttrsInstance]", model))
         ]
         self.model = model
+        self.fields = tuple(rows)
         self.names = tuple(row.name for row in rows)
         self.wire_names = tuple(row.wire for row in rows)
         for rule in across:
@@ -114,6 +121,7 @@ class Endpoint(Generic[T]):
         self._index = {name: index for index, name in enumerate(self.names)}
         self._across = tuple((rule, frozenset(rule.needs)) for rule in across)
         self._beside = tuple(beside)
+        self.beside_names = tuple(extra.name for extra in beside)
         self._optional = tuple(row.wire for row in rows if not row.required)
         self._unstructure: Callable[[T], dict[str, Any]] = converter.get_unstructure_hook(model)
         self._fast_body = compile_body(

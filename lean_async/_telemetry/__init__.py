@@ -2,8 +2,10 @@
 
 Only ``opentelemetry-api`` is used, and only when it is installed (`_guard`). A client
 holds one `Telemetry` (`_setup`); public methods are `traced` logical calls (`_calls`);
-the transport stack's attempt layer (`_attempts`) traces and measures each HTTP attempt
-and injects ``traceparent``; the retry layer reports backoffs to `current_call`.
+the transport stack's attempt layer (`lean_async.transport._attempt`) traces and
+measures each HTTP attempt and injects ``traceparent``; the retry layer reports each
+backoff through its ``on_retry`` hook (`lean_async.transport._attempt.retry_reporter`),
+so it imports nothing from here.
 """
 
 from lean_async._telemetry import names

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Final
 
+from lean_async._endpoints import ENDPOINTS
+
 __all__ = ["url_template"]
 
-# The API's collections and the name of the identifier below each (lean-api-reference.md).
-_COLLECTIONS: Final = {
-    "customer": "{partnerUserId}",
-    "application": "{partnerUserId}",
-    "gig": "{gigId}",
-    "specialpayment": "{id}",
+_ANY: Final = "{path}"
+_UNKNOWN: Final = "/" + _ANY
+
+# The API's collections (the endpoint table's) and the identifier below each, as its
+# path template names it; a collection without an identifier route has "{path}" there.
+_COLLECTIONS: Final = {row.collection: _ANY for row in ENDPOINTS} | {
+    row.collection: "{" + row.parameter + "}" for row in ENDPOINTS if row.parameter
 }
-_UNKNOWN: Final = "/{path}"
 
 
 def url_template(path: str, base_path: str) -> str:
@@ -34,4 +36,4 @@ def url_template(path: str, base_path: str) -> str:
     if len(segments) == 1:
         return "/" + collection
     template = f"/{collection}/{identifier}"
-    return template if len(segments) == 2 else template + _UNKNOWN
+    return template if len(segments) == 2 or identifier == _ANY else template + _UNKNOWN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lean_async._config import Environment
+from lean_async._endpoints import APPLICATIONS_SUBMIT
 from lean_async._requests import APPLICATION
 from lean_async._telemetry import traced
 from lean_async.errors import SandboxOnlyError
@@ -17,7 +18,7 @@ class Applications(Resource):
 
     __slots__ = ()
 
-    @traced("applications.submit")
+    @traced(APPLICATIONS_SUBMIT.name)
     async def submit(self, partner_user_id: str) -> Application:
         """Submit a customer's application; approval makes the customer ACTIVE.
 
@@ -35,5 +36,9 @@ class Applications(Resource):
             )
         body = APPLICATION.body(locals())  # the declaration picks its arguments
         return await self._client._send(
-            "POST", "application", json=body, replay_safe=True, cast_to=Application
+            APPLICATIONS_SUBMIT.method,
+            APPLICATIONS_SUBMIT.path_prefix,
+            json=body,
+            replay_safe=True,
+            cast_to=APPLICATIONS_SUBMIT.response,
         )

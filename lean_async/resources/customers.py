@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lean_async import _validate
+from lean_async._endpoints import CUSTOMERS_CREATE, CUSTOMERS_GET
 from lean_async._requests import CUSTOMER
 from lean_async._telemetry import traced
 from lean_async._wait import poll_until
@@ -20,7 +21,7 @@ class Customers(Resource):
 
     __slots__ = ()
 
-    @traced("customers.create")
+    @traced(CUSTOMERS_CREATE.name)
     async def create(
         self,
         *,
@@ -50,10 +51,17 @@ class Customers(Resource):
             APIError: the call failed.
         """
         body = CUSTOMER.body(locals())  # the declaration picks its arguments
-        lookup = "customer/" + _validate.path_segment("partner_user_id", partner_user_id)
-        return await self._client._create("customer", body, lookup_path=lookup, cast_to=Customer)
+        lookup = CUSTOMERS_GET.path_prefix + _validate.path_segment(
+            "partner_user_id", partner_user_id
+        )
+        return await self._client._create(
+            CUSTOMERS_CREATE.path_prefix,
+            body,
+            lookup_path=lookup,
+            cast_to=CUSTOMERS_CREATE.response,
+        )
 
-    @traced("customers.get")
+    @traced(CUSTOMERS_GET.name)
     async def get(self, partner_user_id: str) -> Customer:
         """Fetch a customer by your partner user id.
 
@@ -61,7 +69,11 @@ class Customers(Resource):
             NotFoundError: no such customer.
         """
         segment = _validate.path_segment("partner_user_id", partner_user_id)
-        return await self._client._send("GET", "customer/" + segment, cast_to=Customer)
+        return await self._client._send(
+            CUSTOMERS_GET.method,
+            CUSTOMERS_GET.path_prefix + segment,
+            cast_to=CUSTOMERS_GET.response,
+        )
 
     @traced("customers.wait_until_active")
     async def wait_until_active(

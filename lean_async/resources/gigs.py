@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 from decimal import Decimal
 
 from lean_async import _validate
+from lean_async._endpoints import GIGS_CREATE, GIGS_GET, GIGS_LIST
 from lean_async._requests import GIG
 from lean_async._telemetry import traced
 from lean_async._wait import is_settled, poll_until
@@ -23,7 +24,7 @@ class Gigs(Resource):
 
     __slots__ = ()
 
-    @traced("gigs.create")
+    @traced(GIGS_CREATE.name)
     async def create(
         self,
         *,
@@ -49,10 +50,12 @@ class Gigs(Resource):
             APIError: the call failed.
         """
         body = GIG.body(locals())  # the declaration picks its arguments
-        lookup = "gig/" + _validate.path_segment("gig_id", gig_id)
-        return await self._client._create("gig", body, lookup_path=lookup, cast_to=Gig)
+        lookup = GIGS_GET.path_prefix + _validate.path_segment("gig_id", gig_id)
+        return await self._client._create(
+            GIGS_CREATE.path_prefix, body, lookup_path=lookup, cast_to=GIGS_CREATE.response
+        )
 
-    @traced("gigs.get")
+    @traced(GIGS_GET.name)
     async def get(self, gig_id: str) -> Gig:
         """Fetch a gig by your gig id.
 
@@ -60,7 +63,9 @@ class Gigs(Resource):
             NotFoundError: no such gig.
         """
         segment = _validate.path_segment("gig_id", gig_id)
-        return await self._client._send("GET", "gig/" + segment, cast_to=Gig)
+        return await self._client._send(
+            GIGS_GET.method, GIGS_GET.path_prefix + segment, cast_to=GIGS_GET.response
+        )
 
     @traced("gigs.wait_until_settled")
     async def wait_until_settled(
@@ -86,10 +91,12 @@ class Gigs(Resource):
             describe=lambda gig: f"gig {gig_id!r} still {gig.status}",
         )
 
-    @traced("gigs.list")
+    @traced(GIGS_LIST.name)
     async def list(self) -> builtins.list[Gig]:
         """Return every gig."""
-        return await self._client._send("GET", "gig", cast_to=builtins.list[Gig])
+        return await self._client._send(
+            GIGS_LIST.method, GIGS_LIST.path_prefix, cast_to=GIGS_LIST.response
+        )
 
     def create_many(
         self, items: _batch.Items, *, concurrency: int = _batch.DEFAULT_CONCURRENCY

@@ -8,6 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from lean_async import _validate
+from lean_async._endpoints import (
+    SPECIAL_PAYMENTS_CREATE,
+    SPECIAL_PAYMENTS_GET,
+    SPECIAL_PAYMENTS_LIST,
+)
 from lean_async._requests import SPECIAL_PAYMENT
 from lean_async._telemetry import traced
 from lean_async._wait import is_settled, poll_until
@@ -23,7 +28,7 @@ class SpecialPayments(Resource):
 
     __slots__ = ()
 
-    @traced("special_payments.create")
+    @traced(SPECIAL_PAYMENTS_CREATE.name)
     async def create(
         self,
         *,
@@ -48,15 +53,15 @@ class SpecialPayments(Resource):
         """
         body = SPECIAL_PAYMENT.body(locals())  # the declaration picks its arguments
         return await self._client._send(
-            "POST",
-            "specialpayment",
+            SPECIAL_PAYMENTS_CREATE.method,
+            SPECIAL_PAYMENTS_CREATE.path_prefix,
             json=body,
             idempotency_key=idempotency_key,
             replay_safe=True,
-            cast_to=SpecialPayment,
+            cast_to=SPECIAL_PAYMENTS_CREATE.response,
         )
 
-    @traced("special_payments.get")
+    @traced(SPECIAL_PAYMENTS_GET.name)
     async def get(self, id: str) -> SpecialPayment:
         """Fetch a special payment by the id Lean gave it.
 
@@ -64,7 +69,11 @@ class SpecialPayments(Resource):
             NotFoundError: no such special payment.
         """
         segment = _validate.path_segment("id", id)
-        return await self._client._send("GET", "specialpayment/" + segment, cast_to=SpecialPayment)
+        return await self._client._send(
+            SPECIAL_PAYMENTS_GET.method,
+            SPECIAL_PAYMENTS_GET.path_prefix + segment,
+            cast_to=SPECIAL_PAYMENTS_GET.response,
+        )
 
     @traced("special_payments.wait_until_settled")
     async def wait_until_settled(
@@ -90,11 +99,13 @@ class SpecialPayments(Resource):
             describe=lambda payment: f"special payment {id!r} still {payment.status}",
         )
 
-    @traced("special_payments.list")
+    @traced(SPECIAL_PAYMENTS_LIST.name)
     async def list(self) -> builtins.list[SpecialPayment]:
         """Return every special payment."""
         return await self._client._send(
-            "GET", "specialpayment", cast_to=builtins.list[SpecialPayment]
+            SPECIAL_PAYMENTS_LIST.method,
+            SPECIAL_PAYMENTS_LIST.path_prefix,
+            cast_to=SPECIAL_PAYMENTS_LIST.response,
         )
 
     def create_many(

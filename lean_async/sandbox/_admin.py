@@ -7,8 +7,8 @@ table is `Admin.ROUTES` below.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
@@ -17,17 +17,65 @@ from lean_async.sandbox._faults import (
     ConnectionReset,
     DropAfterCommit,
     Fault,
+    Faults,
     Latency,
     ServerError,
 )
 from lean_async.sandbox._http import HTTPError, Request, Response, problems_error
 
 if TYPE_CHECKING:
-    from lean_async.sandbox._sandbox import Sandbox
+    from lean_async.sandbox._clock import Clock
+    from lean_async.sandbox._webhooks import Delivery
 
-__all__ = ["Admin"]
+__all__ = ["Admin", "Controls"]
 
 _Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+class Controls(Protocol):
+    """The `Sandbox` members the control routes call; a `Sandbox` is one.
+
+    Typing against this protocol keeps this module below `lean_async.sandbox._sandbox`,
+    which builds the `Admin`.
+    """
+
+    @property
+    def clock(self) -> Clock:
+        """The sandbox's clock."""
+        ...
+
+    @property
+    def faults(self) -> Faults:
+        """The fault rules."""
+        ...
+
+    @property
+    def deliveries(self) -> Sequence[Delivery]:
+        """Every webhook delivery attempt made, oldest first."""
+        ...
+
+    @property
+    def webhook_urls(self) -> list[str]:
+        """The registered webhook URLs."""
+        ...
+
+    def register_webhook(self, url: str) -> None:
+        """Deliver every later event to *url*."""
+
+    def activate_customer(self, partner_user_id: str) -> object:
+        """Make a customer ACTIVE now."""
+
+    def deactivate_customer(self, partner_user_id: str) -> object:
+        """Make a customer INACTIVE now."""
+
+    def fail_next_payments(self, count: int = 1) -> None:
+        """Make the next *count* payments created settle as FAILED."""
+
+    def fail_payment(self, payment_id: str) -> object:
+        """Make a PENDING payment settle as FAILED."""
+
+    async def advance(self, seconds: float = 0.0) -> None:
+        """Move a manual clock on, running what falls due."""
 
 
 def _fault(spec: Mapping[str, Any]) -> Fault:
@@ -138,7 +186,7 @@ class Admin:
     )
     """The control routes, in the order ``GET /_sandbox`` lists them."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Controls) -> None:
         self._sandbox = sandbox
         self._routes: dict[tuple[str, str], _Handler] = {
             route.key: getattr(self, route.handler) for route in self.ROUTES

@@ -1,5 +1,8 @@
 """The Lean API's endpoints, as the reference documents them, under ``/api``.
 
+The routes are the rows of the endpoint table (`lean_async._endpoints.ENDPOINTS`); this
+module adds each row's handler (`API.handlers`).
+
 Each handler is synchronous: a request is checked, committed and answered without
 yielding to the event loop, so concurrent requests (even with one ``Idempotency-Key``)
 can never interleave halfway.
@@ -13,6 +16,19 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from lean_async._convert import unstructure
+from lean_async._endpoints import (
+    APPLICATIONS_SUBMIT,
+    CUSTOMERS_CREATE,
+    CUSTOMERS_GET,
+    ENDPOINTS,
+    GIGS_CREATE,
+    GIGS_GET,
+    GIGS_LIST,
+    SPECIAL_PAYMENTS_CREATE,
+    SPECIAL_PAYMENTS_GET,
+    SPECIAL_PAYMENTS_LIST,
+    EndpointRow,
+)
 from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
 from lean_async._rules.table import Endpoint
 from lean_async.sandbox._http import HTTPError, Request, Response, problems_error
@@ -32,7 +48,7 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Route:
-    """A matched request: the route's name (as `ROUTES` spells it) and its handler."""
+    """A matched request: its row's route (as `ROUTES` spells it) and its handler."""
 
     name: str
     handler: Handler
@@ -76,27 +92,26 @@ class API:
         self._store = store
         self._lifecycle = lifecycle
         self._idempotency = idempotency
-        # (collection, has an id segment) -> method -> (route name, handler)
-        self._table: dict[tuple[str, bool], dict[str, tuple[str, Handler]]] = {
-            ("customer", False): {"POST": ("POST /customer", self._create_customer)},
-            ("customer", True): {"GET": ("GET /customer/{partnerUserId}", self._get_customer)},
-            ("gig", False): {
-                "POST": ("POST /gig", self._create_gig),
-                "GET": ("GET /gig", self._list_gigs),
-            },
-            ("gig", True): {"GET": ("GET /gig/{gigId}", self._get_gig)},
-            ("specialpayment", False): {
-                "POST": ("POST /specialpayment", self._create_special_payment),
-                "GET": ("GET /specialpayment", self._list_special_payments),
-            },
-            ("specialpayment", True): {
-                "GET": ("GET /specialpayment/{id}", self._get_special_payment)
-            },
+        self.handlers: dict[EndpointRow[Any], Handler] = {
+            CUSTOMERS_CREATE: self._create_customer,
+            CUSTOMERS_GET: self._get_customer,
+            APPLICATIONS_SUBMIT: self._submit_application,
+            GIGS_CREATE: self._create_gig,
+            GIGS_GET: self._get_gig,
+            GIGS_LIST: self._list_gigs,
+            SPECIAL_PAYMENTS_CREATE: self._create_special_payment,
+            SPECIAL_PAYMENTS_GET: self._get_special_payment,
+            SPECIAL_PAYMENTS_LIST: self._list_special_payments,
         }
-        if not production:  # the application API exists in the sandbox only
-            self._table["application", False] = {
-                "POST": ("POST /application", self._submit_application)
-            }
+        """Each row of the endpoint table and the handler that serves it."""
+        # (collection, has an id segment) -> method -> (route name, handler)
+        self._table: dict[tuple[str, bool], dict[str, tuple[str, Handler]]] = {}
+        for row in ENDPOINTS:
+            handler = self.handlers.get(row)
+            if handler is None or (production and row.sandbox_only):
+                continue  # the application API exists in the sandbox only
+            methods = self._table.setdefault((row.collection, row.parameter is not None), {})
+            methods[row.method] = (row.route, handler)
 
     def route(self, request: Request) -> Route:
         """Return the route for a request whose path starts with ``/api``.

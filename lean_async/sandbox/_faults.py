@@ -18,6 +18,8 @@ from typing import Final
 
 import attrs
 
+from lean_async._endpoints import ENDPOINTS
+
 __all__ = [
     "ROUTES",
     "ConnectionAborted",
@@ -31,19 +33,9 @@ __all__ = [
     "ServerError",
 ]
 
-ROUTES: Final = frozenset(
-    {
-        "POST /customer",
-        "GET /customer/{partnerUserId}",
-        "POST /application",
-        "POST /gig",
-        "GET /gig",
-        "GET /gig/{gigId}",
-        "POST /specialpayment",
-        "GET /specialpayment",
-        "GET /specialpayment/{id}",
-    }
-)
+ROUTES: Final = frozenset(row.route for row in ENDPOINTS)
+"""Every API route a fault can target (``"POST /gig"``, ``"GET /gig/{gigId}"``...): the
+endpoint table's routes."""
 
 
 def _is_5xx(_: object, attribute: attrs.Attribute[int], value: int) -> None:

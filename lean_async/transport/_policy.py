@@ -22,6 +22,7 @@ from lean_async.transport._headers import parse_retry_after
 from lean_async.transport.extensions import get_deadline, get_max_retries
 
 __all__ = [
+    "STATUS_CAUSE",
     "DeadlineExceeded",
     "RetryDetails",
     "RetryPolicy",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 _TIMEOUT_KEYS: Final = ("connect", "read", "write", "pool")
+
+STATUS_CAUSE: Final = "HTTP "
+"""How `RetryDetails.cause` starts for a retried status (``"HTTP 503"``); an exception's
+cause is its class's name (``"ReadTimeout"``)."""
 _testing = False
 
 

@@ -37,8 +37,10 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
     """Raises `lean_async.errors` exceptions for failed calls; the outermost layer.
 
     A `httpx.TimeoutException` becomes `APITimeoutError`, any other `httpx.RequestError`
-    `APIConnectionError`, and a non-2xx response the `APIStatusError` subclass for its
-    status. Every error carries the method, the URL without user info, the attempt count
+    `APIConnectionError` (also one raised while the layers below read a body), and a
+    non-2xx response the `APIStatusError` subclass for its status. Responses come up
+    read (the response-limit layer below reads every body); this layer reads none.
+    Every error carries the method, the URL without user info, the attempt count
     and the idempotency key. An error body too deeply nested to decode raises
     `APIResponseValidationError` instead. Each call is logged at DEBUG (method, path,
     status, attempts, elapsed time, idempotency key), never headers or bodies.
@@ -48,7 +50,8 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
     or the message of the httpx exception chained to it.
 
     Args:
-        inner: the transport that sends the request (normally the idempotency layer).
+        inner: the transport that sends the request and returns its response read
+            (normally the idempotency layer).
         redactor: removes the API key from server text; ``None`` to keep text as sent.
     """
 
@@ -78,8 +81,6 @@ class ErrorsTransport(httpx.AsyncBaseTransport):
         started = time.perf_counter()
         try:
             response = await self._inner.handle_async_request(request)
-            if not 200 <= response.status_code < 300:
-                await response.aread()
         except httpx.RequestError as exc:
             raise _mapped(exc, request, started, self._redactor) from exc
         if _log.isEnabledFor(logging.DEBUG):

@@ -36,7 +36,7 @@ REPLAY_SAFE: Final = "lean.replay_safe"
 an Idempotency-Key the API honours protects it)."""
 
 IDEMPOTENCY_KEY: Final = "lean.idempotency_key"
-"""str: the Idempotency-Key the idempotency layer put on the request."""
+"""str: the call's Idempotency-Key (made by `LeanClient`, recorded by the idempotency layer)."""
 
 ATTEMPTS: Final = "lean.attempts"
 """int: attempts made so far; the retry layer writes it on the request and the response."""

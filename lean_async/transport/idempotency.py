@@ -1,4 +1,11 @@
-"""The idempotency layer: every POST carries an ``Idempotency-Key``."""
+"""The idempotency layer: the key a POST carries is the call's, on every attempt.
+
+`LeanClient` makes a call's ``Idempotency-Key`` (`new_key`), once, before anything is
+sent, so that the key is known whatever ends the call (it is on every error and in the
+note of a cancelled call). This layer makes none: it sits above the retry layer,
+records the key a POST carries, so that every attempt, error and span names it, and
+refuses a POST without one, which a retry could send twice.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +33,14 @@ def new_key() -> str:
 
 
 class IdempotencyTransport(httpx.AsyncBaseTransport):
-    """Gives every POST without an ``Idempotency-Key`` header a fresh uuid4 key.
+    """Records the ``Idempotency-Key`` a POST carries, for every attempt of its call.
 
-    A key the caller set is kept (in the header, or in the header and
-    ``request.extensions[IDEMPOTENCY_KEY]``, as `LeanClient` does); either way the key
-    ends up recorded in ``request.extensions[IDEMPOTENCY_KEY]``. This layer sits above
-    the retry layer, so every attempt of one call carries the same key and the API acts
-    at most once.
+    A key in the ``Idempotency-Key`` header is recorded in
+    ``request.extensions[IDEMPOTENCY_KEY]`` (where `LeanClient` puts the key it made,
+    also in the header), so every attempt, error and span names it. This layer sits
+    above the retry layer: every attempt of one call carries the same key and the API
+    acts at most once. It makes no key: `LeanClient` makes one per call; a POST sent
+    through the stack otherwise must carry its own (``new_key()`` makes one).
 
     Args:
         inner: the transport that sends the request (normally the retry layer).
@@ -45,23 +53,28 @@ class IdempotencyTransport(httpx.AsyncBaseTransport):
         return f"IdempotencyTransport({self._inner!r})"
 
     def handle_async_request(self, request: httpx.Request) -> Coroutine[Any, Any, httpx.Response]:
-        """Make sure a POST carries an Idempotency-Key, then send it.
+        """Record the key of a POST, then send it.
 
-        Nothing is left to do once the key is set, so this returns the inner layer's
-        coroutine rather than awaiting it in a frame of its own (awaited alike).
+        Nothing is left to do once the key is recorded, so this returns the inner
+        layer's coroutine rather than awaiting it in a frame of its own (awaited alike).
 
         Args:
             request: the request to send.
 
         Returns:
             The inner transport's response.
+
+        Raises:
+            ValueError: a POST without an ``Idempotency-Key``; nothing was sent.
         """
-        if request.method == "POST":
-            # LeanClient records the key it set in the extension: no header lookup.
-            key = request.extensions.get(IDEMPOTENCY_KEY) or request.headers.get(IDEMPOTENCY_HEADER)
+        if request.method == "POST" and not request.extensions.get(IDEMPOTENCY_KEY):
+            key = request.headers.get(IDEMPOTENCY_HEADER)
             if not key:
-                key = new_key()
-                request.headers[IDEMPOTENCY_HEADER] = key
+                raise ValueError(
+                    "a POST through the lean-async stack needs an Idempotency-Key header "
+                    "(LeanClient makes one per call; lean_async.transport.idempotency."
+                    "new_key() makes one), so that a retry cannot act twice"
+                )
             request.extensions[IDEMPOTENCY_KEY] = key
         return self._inner.handle_async_request(request)
 

@@ -25,7 +25,8 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
     is read chunk by chunk with a running count and refused as soon as it passes the
     limit, so an oversized body is never held whole. A refusal closes the response and
     raises `APIResponseValidationError` (the server answered: it is not retried). The
-    returned response is already read.
+    returned response is already read: this is the one layer of the stack that reads
+    bodies (the retry and errors layers above rely on it).
 
     Args:
         inner: the transport that sends the request (normally the auth layer).

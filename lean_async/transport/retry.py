@@ -21,9 +21,9 @@ from typing import Final, cast
 import httpx
 import tenacity as _t
 
-from lean_async._telemetry import current_call
 from lean_async.transport._budget import RetryBudget
 from lean_async.transport._policy import (
+    STATUS_CAUSE,
     DeadlineExceeded,
     RetryDetails,
     RetryPolicy,
@@ -94,14 +94,17 @@ class RetryTransport(httpx.AsyncBaseTransport):
     """Sends a request again after a failure that a retry can cure and cannot make worse.
 
     The first attempt runs outside tenacity, so a call that succeeds pays nothing for the
-    retry machinery. Each attempt reads the whole body, so a failure while reading it is
-    an attempt failure too. ``extensions.ATTEMPTS`` is written on the request before each
-    attempt and on the response. With a deadline (``extensions.DEADLINE``) each attempt's
-    httpx timeouts are clipped to the time left, no wait that would end past it starts,
-    and an attempt that would start after it raises `DeadlineExceeded`.
+    retry machinery. The layer below reads each body (`ResponseLimitTransport`, which
+    `build_stack` puts there, is the one that does), so a failure while reading it is an
+    attempt failure too; this layer never reads one itself. ``extensions.ATTEMPTS`` is
+    written on the request before each attempt and on the response. With a deadline
+    (``extensions.DEADLINE``) each attempt's httpx timeouts are clipped to the time
+    left, no wait that would end past it starts, and an attempt that would start after
+    it raises `DeadlineExceeded`.
 
     Args:
-        inner: the transport that sends each attempt (normally the auth layer).
+        inner: the transport that sends each attempt and returns its response read
+            (normally the response-limit layer).
         policy: the waits and limits; the defaults when omitted.
         budget: the client's retry budget, or ``None`` for no budget.
     """
@@ -143,8 +146,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
             request: the request to send.
 
         Returns:
-            The last attempt's response, body read; a retryable status when retrying
-            stopped early.
+            The last attempt's response, as the layer below returned it; a retryable
+            status when retrying stopped early.
 
         Raises:
             DeadlineExceeded: the deadline passed before an attempt could start.
@@ -183,14 +186,6 @@ class RetryTransport(httpx.AsyncBaseTransport):
         request.extensions[ATTEMPTS] = attempt
         response = await self._inner.handle_async_request(request)
         response.extensions[ATTEMPTS] = attempt
-        try:
-            response.content  # noqa: B018 - read already (the layers below read it)?
-        except httpx.ResponseNotRead:
-            try:
-                await response.aread()
-            except BaseException:
-                await response.aclose()
-                raise
         return response
 
     async def _attempt(self, call: _Call) -> httpx.Response:
@@ -224,7 +219,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
     def _before_sleep(self, retry_state: _t.RetryCallState) -> None:
         call, outcome = _call(retry_state), _outcome(retry_state)
         if isinstance(outcome, httpx.Response):
-            cause = f"HTTP {outcome.status_code}"
+            cause = f"{STATUS_CAUSE}{outcome.status_code}"
         else:
             cause = type(outcome).__name__
         method, path, delay = call.request.method, call.request.url.path, call.delay or 0.0
@@ -232,13 +227,6 @@ class RetryTransport(httpx.AsyncBaseTransport):
         _log.info(
             "retrying %s %s in %.3f s: attempt %d failed (%s)", method, path, delay, attempt, cause
         )
-        traced = current_call()
-        if traced is not None:
-            # error.type's vocabulary: the status code, or the exception's class.
-            if isinstance(outcome, httpx.Response):
-                traced.retried(str(outcome.status_code), delay, attempt)
-            else:
-                traced.retried(type(outcome).__qualname__, delay, attempt)
         if self._policy.on_retry is not None:
             self._policy.on_retry(
                 RetryDetails(method=method, path=path, attempt=attempt, delay=delay, cause=cause)

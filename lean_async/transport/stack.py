@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import attrs
 import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES, Secret
@@ -35,10 +36,11 @@ def build_stack(
 
         ErrorsTransport           httpx exceptions -> APIConnectionError/APITimeoutError,
           |                       non-2xx -> the APIStatusError subclass; key redacted
-        IdempotencyTransport      POST gets an Idempotency-Key, the same on every attempt
+        IdempotencyTransport      the key LeanClient made for a POST, on every attempt
           |
         RetryTransport            backoff + full jitter, Retry-After, budget, safe replays
-          |                       (each backoff is an event on the call's span)
+          |                       (with telemetry, its on_retry hook puts each backoff
+          |                       on the call's span: `_attempt.retry_reporter`)
         AttemptTelemetryTransport with telemetry: an HTTP client span + duration point per
           |                       attempt, traceparent injected (absent without telemetry)
         ResponseLimitTransport    reads each body, refusing one above max_response_bytes
@@ -63,9 +65,11 @@ def build_stack(
         AuthTransport(base, api_key), max_response_bytes
     )
     if telemetry is not None:
-        from lean_async._telemetry._attempts import AttemptTelemetryTransport
+        from lean_async.transport._attempt import AttemptTelemetryTransport, retry_reporter
 
         attempt = AttemptTelemetryTransport(attempt, telemetry)
+        # Backoffs reach the call's span through the retry layer's own hook.
+        policy = attrs.evolve(policy, on_retry=retry_reporter(telemetry, policy.on_retry))
     return ErrorsTransport(
         IdempotencyTransport(RetryTransport(attempt, policy, budget)),
         redactor=Redactor(api_key),

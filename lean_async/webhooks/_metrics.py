@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import weakref
 from types import ModuleType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from lean_async._telemetry import names
 from lean_async._version import __version__
@@ -24,7 +24,7 @@ from lean_async._version import __version__
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, MeterProvider
 
-    from lean_async.webhooks._delivery import DeliveryResult
+    from lean_async.models import WebhookEvent
 
 otel_metrics: ModuleType | None
 try:
@@ -38,6 +38,7 @@ __all__ = [
     "ATTR_OUTCOME",
     "ATTR_REASON",
     "DELIVERIES",
+    "Decided",
     "record_delivery",
 ]
 
@@ -81,7 +82,39 @@ def _counter(meter_provider: MeterProvider | None) -> Counter | None:
     return counter
 
 
-def record_delivery(result: DeliveryResult, meter_provider: MeterProvider | None = None) -> None:
+class _Outcome(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class Decided(Protocol):
+    """What `record_delivery` reads of a decided delivery; a `DeliveryResult` is one.
+
+    A protocol rather than the class keeps this module below `_delivery`, which calls it.
+    """
+
+    @property
+    def outcome(self) -> _Outcome:
+        """What happened (its ``value`` is the metric's outcome)."""
+        ...
+
+    @property
+    def event(self) -> WebhookEvent | None:
+        """The parsed event, unless the delivery was rejected."""
+        ...
+
+    @property
+    def reason(self) -> str | None:
+        """Why it was rejected, if it was."""
+        ...
+
+    @property
+    def error(self) -> BaseException | None:
+        """The rejection error, or the exception the handler raised."""
+        ...
+
+
+def record_delivery(result: Decided, meter_provider: MeterProvider | None = None) -> None:
     """Add one to ``lean.webhooks.deliveries`` for *result* (nothing without the API).
 
     Args:

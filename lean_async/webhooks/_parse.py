@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from lean_async._convert import StructureError, parse_datetime, structure
+from lean_async._endpoints import ENDPOINTS
 from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
@@ -40,10 +41,10 @@ __all__ = ["parse"]
 
 logger = logging.getLogger("lean_async.webhooks")
 
+# The object kind an event type names ("gig" of "gig.completed") -> the model of its
+# data: the endpoint table's rows that return that object.
 _DATA_MODELS: Final[Mapping[str, type[Customer | Gig | SpecialPayment]]] = {
-    "customer": Customer,
-    "gig": Gig,
-    "specialpayment": SpecialPayment,
+    row.event_kind: row.model for row in ENDPOINTS if row.event_kind is not None
 }
 
 _Data = Customer | Gig | SpecialPayment | dict[str, Any]

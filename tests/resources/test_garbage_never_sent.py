@@ -13,45 +13,44 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from lean_async import LeanClient, ValidationError
-from lean_async._validate import (
-    check_application,
-    check_customer,
-    check_gig,
-    check_idempotency_key,
-    check_special_payment,
-)
+from lean_async._endpoints import ENDPOINTS, EndpointRow
+from lean_async._validate import check_idempotency_key
+from lean_async.models import Application, Customer, Gig, SpecialPayment
 from tests.garbage import ANYTHING, NASTY_TEXT
 from tests.reference import REFERENCE_APPLICATION
 from tests.resources.conftest import CUSTOMER_JSON, GIG_JSON, KEY, SPECIAL_PAYMENT_JSON
-from tests.resources.test_customers import ARGS as CUSTOMER_ARGS
-from tests.resources.test_gigs import ARGS as GIG_ARGS
+from tests.test_validate import example_of
 
 PROPERTY = settings(
     max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-SPECIAL_PAYMENT_ARGS: dict[str, Any] = {
-    "partner_user_id": "uid_1",
-    "amount": "4.56",
-    "type": "reimbursement",
-    "gig_id": None,
-    "description": None,
-    "userdata": None,
-    "idempotency_key": None,
-}
 ACTIVE_CUSTOMER = {**CUSTOMER_JSON, "status": "ACTIVE"}
-# What the recording transport answers, and the wire check a POST body must pass.
-ANSWERS: dict[str, tuple[Any, Callable[[object], list[tuple[str, str]]] | None]] = {
-    "customer": (ACTIVE_CUSTOMER, check_customer),
-    "application": (REFERENCE_APPLICATION, check_application),
-    "gig": (GIG_JSON, check_gig),
-    "specialpayment": (SPECIAL_PAYMENT_JSON, check_special_payment),
+# What the recording transport answers, by the model a row of the endpoint table returns.
+ANSWERS: dict[type, Any] = {
+    Customer: ACTIVE_CUSTOMER,
+    Application: REFERENCE_APPLICATION,
+    Gig: GIG_JSON,
+    SpecialPayment: SPECIAL_PAYMENT_JSON,
 }
+CREATES = [row for row in ENDPOINTS if row.request is not None]
+READS = [row for row in ENDPOINTS if row.parameter is not None]
+
+
+def _row_of(method: str, segments: list[str]) -> EndpointRow[Any]:
+    """The row of the endpoint table a request's method and path segments fall under."""
+    return next(
+        row
+        for row in ENDPOINTS
+        if (row.method, row.collection, row.parameter is not None)
+        == (method, segments[0], len(segments) == 2)
+    )
 
 
 class Recorder:
@@ -62,9 +61,10 @@ class Recorder:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        collection = request.url.path.removeprefix("/api/").split("/")[0]
-        answer, _ = ANSWERS[collection]
-        return httpx.Response(200, json=answer)
+        segments = request.url.raw_path.decode("ascii").removeprefix("/api/").split("/")
+        row = _row_of(request.method, segments)
+        answer = ANSWERS[row.model]
+        return httpx.Response(200, json=[answer] if row.many else answer)
 
 
 def assert_sent_requests_are_valid(requests: list[httpx.Request]) -> None:
@@ -74,9 +74,9 @@ def assert_sent_requests_are_valid(requests: list[httpx.Request]) -> None:
         assert len(segments) <= 2
         assert all(segment not in {"", ".", ".."} for segment in segments)
         if request.method == "POST":
-            _, check = ANSWERS[segments[0]]
-            assert check is not None
-            assert check(json.loads(request.content.decode("utf-8"))) == []
+            declared = _row_of(request.method, segments).request
+            assert declared is not None
+            assert declared.check(json.loads(request.content.decode("utf-8"))) == []
             assert check_idempotency_key(request.headers["idempotency-key"]) == []
 
 
@@ -117,48 +117,41 @@ def loosened(valid: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     return draw_args()
 
 
+@pytest.mark.parametrize("row", CREATES, ids=lambda row: row.name)
 @PROPERTY
-@given(args=loosened(CUSTOMER_ARGS))
-async def test_customers_create(args: dict[str, Any]) -> None:
-    """customers.create sends a valid body or raises ValidationError, sending nothing."""
-    await outcome(lambda lean: lean.customers.create(**args), list(CUSTOMER_ARGS))
+@given(data=st.data())
+async def test_every_create(row: EndpointRow[Any], data: st.DataObject) -> None:
+    """Each create of the table sends a valid body (and key) or raises ValidationError.
 
+    The arguments are the declaration's example with up to two replaced, every
+    parameter given (None for the optional ones the example leaves out).
+    """
+    assert row.request is not None
+    example = example_of(row.request)
+    valid = {name: example.get(name) for name in row.request.signature.parameters}
+    args = data.draw(loosened(valid))
 
-@PROPERTY
-@given(args=loosened({"partner_user_id": "uid_1"}))
-async def test_applications_submit(args: dict[str, Any]) -> None:
-    """applications.submit sends a valid body or raises ValidationError, sending nothing."""
-    await outcome(lambda lean: lean.applications.submit(**args), ["partner_user_id"])
+    async def call(lean: LeanClient) -> object:
+        return await getattr(getattr(lean, row.resource), row.operation)(**args)
 
-
-@PROPERTY
-@given(args=loosened(GIG_ARGS))
-async def test_gigs_create(args: dict[str, Any]) -> None:
-    """gigs.create sends a valid body or raises ValidationError, sending nothing."""
-    await outcome(lambda lean: lean.gigs.create(**args), list(GIG_ARGS))
-
-
-@PROPERTY
-@given(args=loosened(SPECIAL_PAYMENT_ARGS))
-async def test_special_payments_create(args: dict[str, Any]) -> None:
-    """special_payments.create sends a valid body and key or raises ValidationError."""
-    await outcome(lambda lean: lean.special_payments.create(**args), list(SPECIAL_PAYMENT_ARGS))
+    await outcome(call, list(valid))
 
 
 IDENTIFIERS = st.just("uid_1") | NASTY_TEXT | ANYTHING
 
 
+@pytest.mark.parametrize("row", READS, ids=lambda row: row.name)
 @PROPERTY
-@given(identifier=IDENTIFIERS, which=st.sampled_from(["customers", "gigs", "special_payments"]))
-async def test_get(identifier: object, which: str) -> None:
-    """get sends one GET to one path segment or raises ValidationError, sending nothing."""
-    names = {"customers": "partner_user_id", "gigs": "gig_id", "special_payments": "id"}
+@given(identifier=IDENTIFIERS)
+async def test_get(row: EndpointRow[Any], identifier: object) -> None:
+    """A read by id sends one GET to one path segment or raises ValidationError."""
+    assert row.parameter is not None
+    argument = "".join("_" + c.lower() if c.isupper() else c for c in row.parameter)
 
     async def call(lean: LeanClient) -> object:
-        resource = getattr(lean, which)
-        return await resource.get(identifier)
+        return await getattr(getattr(lean, row.resource), row.operation)(identifier)
 
-    requests = await outcome(call, [names[which]])
+    requests = await outcome(call, [argument])
     assert [request.method for request in requests] in ([], ["GET"])
 
 

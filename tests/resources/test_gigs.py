@@ -83,6 +83,30 @@ async def test_create_retries_a_503_and_reconciles_the_duplicate(
     assert route.call_count == 2
 
 
+async def test_reconciliation_parses_each_answer_once(
+    lean: LeanClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "already exists" answer and the gig found are each parsed from JSON once."""
+    error = json.dumps({"message": "gigId already exists"}).encode()
+    found = json.dumps(GIG_JSON).encode()
+    api.post("/gig").respond(400, content=error, headers={"Content-Type": "application/json"})
+    api.get("/gig/gigId_94792357823953532").respond(
+        200, content=found, headers={"Content-Type": "application/json"}
+    )
+    parsed: list[object] = []
+    loads = json.loads
+
+    def counting(text: str | bytes, **kwargs: Any) -> Any:
+        parsed.append(text if isinstance(text, bytes) else text.encode())
+        return loads(text, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting)
+    gig = await lean.gigs.create(**ARGS)
+    assert gig.gig_id == "gigId_94792357823953532"
+    assert parsed.count(found) == 1
+    assert parsed.count(error) == 1
+
+
 async def test_create_conflict_when_the_gig_id_names_another_gig(
     lean: LeanClient, api: respx.MockRouter
 ) -> None:

@@ -7,6 +7,7 @@ import time
 import httpx
 import pytest
 
+from lean_async._endpoints import ENDPOINTS
 from lean_async.sandbox import (
     ROUTES,
     ConnectionReset,
@@ -75,10 +76,11 @@ def test_plan_counts_skips_times_and_shadowing() -> None:
     assert faults.rules == ()
 
 
-def test_routes_match_the_api() -> None:
-    """ROUTES names every endpoint of the reference."""
-    assert len(ROUTES) == 9
+def test_routes_are_the_endpoint_tables() -> None:
+    """ROUTES names every endpoint of the table, as ``METHOD /path-template``."""
+    assert {row.route for row in ENDPOINTS} == ROUTES
     assert "POST /specialpayment" in ROUTES
+    assert "GET /gig/{gigId}" in ROUTES
 
 
 async def test_503_burst_with_retry_after(api: httpx.AsyncClient, sandbox: Sandbox) -> None:

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import inspect
 import json
+import typing
+from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from lean_async import LeanClient, NotFoundError, ValidationError
-from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
+from lean_async._endpoints import ENDPOINTS, EndpointRow
+from lean_async.models import Application, Customer, Gig, SpecialPayment
+from lean_async.resources import Gigs
 from tests.reference import (
+    REFERENCE_APPLICATION,
     REFERENCE_CREATED_CUSTOMER,
     REFERENCE_GIG,
     REFERENCE_SPECIAL_PAYMENT,
 )
 from tests.telemetry.conftest import GIG_ARGUMENTS, Otel, answers
+from tests.test_validate import example_of
 
 GIG = {**REFERENCE_GIG, "id": "gig_1"}
 
@@ -225,7 +231,36 @@ async def test_a_wait_nests_its_reads(otel: Otel) -> None:
     assert read.parent.span_id == wait.context.span_id
 
 
-@pytest.mark.parametrize("resource", [Applications, Customers, Gigs, SpecialPayments])
+RESOURCES = list(
+    dict.fromkeys(
+        typing.get_type_hints(getattr(LeanClient, row.resource).func)["return"] for row in ENDPOINTS
+    )
+)
+"""The resource classes of the endpoint table's rows."""
+ANSWERS: dict[type, dict[str, object]] = {
+    Customer: REFERENCE_CREATED_CUSTOMER,
+    Application: REFERENCE_APPLICATION,
+    Gig: GIG,
+    SpecialPayment: REFERENCE_SPECIAL_PAYMENT,
+}
+
+
+@pytest.mark.parametrize("row", ENDPOINTS, ids=lambda row: row.name)
+async def test_each_rows_method_is_its_logical_call(otel: Otel, row: EndpointRow[Any]) -> None:
+    """A row's resource method is traced as ``lean.<row.name>``, its attempt as its route."""
+    answer = ANSWERS[row.model]
+    async with otel.client(answers(200, body=[answer] if row.many else answer)) as lean:
+        method = getattr(getattr(lean, row.resource), row.operation)
+        if row.request is not None:
+            await method(**example_of(row.request))
+        elif row.parameter is not None:
+            await method("id_1")
+        else:
+            await method()
+    assert [span.name for span in otel.spans()] == [row.route, "lean." + row.name]
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda resource: resource.__name__)
 def test_every_public_resource_method_is_traced(resource: type) -> None:
     """Each public method but create_many (an iterator, not a call) is a traced call."""
     methods = [

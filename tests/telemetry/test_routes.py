@@ -6,20 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lean_async._endpoints import ENDPOINTS
 from lean_async._telemetry._routes import url_template
 from lean_async._validate import path_segment
 
-TEMPLATES = {
-    "/customer",
-    "/customer/{partnerUserId}",
-    "/application",
-    "/application/{partnerUserId}",
-    "/gig",
-    "/gig/{gigId}",
-    "/specialpayment",
-    "/specialpayment/{id}",
-    "/{path}",
-}
+TEMPLATES = (
+    {row.path for row in ENDPOINTS}
+    | {f"/{row.collection}/{{path}}" for row in ENDPOINTS}
+    | {"/{path}"}
+)
+"""Every template a path can become: the table's paths, or a collection then ``{path}``."""
 
 
 @pytest.mark.parametrize(
@@ -31,6 +27,7 @@ TEMPLATES = {
         ("/api/customer/uid_1", "/customer/{partnerUserId}"),
         ("/api/specialpayment/sp_1", "/specialpayment/{id}"),
         ("/api/application", "/application"),
+        ("/api/application/uid_1", "/application/{path}"),
         ("/api/gig/a/b", "/gig/{gigId}/{path}"),
         ("/api/webhooks/uid_1", "/{path}"),
         ("/other/gig", "/{path}"),
@@ -41,7 +38,7 @@ def test_paths_become_templates(path: str, template: str) -> None:
     assert url_template(path, "/api/") == template
 
 
-@given(st.sampled_from(["gig", "customer", "specialpayment", "x"]), st.text(min_size=1))
+@given(st.sampled_from([*(row.collection for row in ENDPOINTS), "x"]), st.text(min_size=1))
 def test_no_identifier_reaches_the_template(collection: str, identifier: str) -> None:
     """Whatever the id, its encoded form never appears in the template."""
     segment = path_segment("id", identifier) if identifier.strip() else "%20"

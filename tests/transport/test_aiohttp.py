@@ -617,7 +617,12 @@ async def test_stack_post_dropped_after_commit_pays_once(served: tuple[Sandbox, 
     rule = sandbox.faults.add(DropAfterCommit(), route="POST /specialpayment")
     body = special_payment_body(partner_user_id="uid_1", amount="3", type="bonus")
     async with stack_client(sandbox, url) as http:
-        response = await http.post("specialpayment", json=body, extensions={ext.REPLAY_SAFE: True})
+        response = await http.post(
+            "specialpayment",
+            json=body,
+            headers={"Idempotency-Key": "k-dropped"},
+            extensions={ext.REPLAY_SAFE: True},
+        )
     assert rule.hits == 1
     assert response.extensions[ext.ATTEMPTS] == 2
     assert list(sandbox.special_payments) == [response.json()["id"]]

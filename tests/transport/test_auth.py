@@ -119,7 +119,11 @@ async def test_key_never_in_logs_reprs_or_errors(
     async with httpx.AsyncClient(transport=stack) as client:
         texts.append(repr(await client.get("https://api.example/gig")))
         request = client.build_request(
-            "POST", "https://api.example/specialpayment", json={}, extensions={ext.MAX_RETRIES: 0}
+            "POST",
+            "https://api.example/specialpayment",
+            json={},
+            headers={"Idempotency-Key": "k-auth"},
+            extensions={ext.MAX_RETRIES: 0},
         )
         with pytest.raises(APIConnectionError) as connect_failure:
             await client.send(request)

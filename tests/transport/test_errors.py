@@ -27,7 +27,7 @@ from lean_async.errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
-from lean_async.transport import ErrorsTransport
+from lean_async.transport import ErrorsTransport, ResponseLimitTransport
 from lean_async.transport import extensions as ext
 from lean_async.transport._redact import Redactor
 from tests.transport.helpers import BODY_READ_ERROR, Server, build
@@ -203,7 +203,7 @@ async def test_exception_without_message_is_named() -> None:
 
 
 async def test_body_read_failure_on_error_response_is_mapped() -> None:
-    """A non-2xx whose body breaks while read becomes an APIConnectionError."""
+    """A non-2xx whose body breaks while the layer below reads it: an APIConnectionError."""
     broken = Server(BODY_READ_ERROR).transport()
 
     class Failing(httpx.AsyncBaseTransport):
@@ -213,7 +213,7 @@ async def test_body_read_failure_on_error_response_is_mapped() -> None:
             return response
 
     with pytest.raises(APIConnectionError):
-        await ErrorsTransport(Failing()).handle_async_request(build())
+        await ErrorsTransport(ResponseLimitTransport(Failing())).handle_async_request(build())
 
 
 async def test_other_exceptions_pass_unchanged() -> None:

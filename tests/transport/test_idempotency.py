@@ -13,24 +13,28 @@ from lean_async.transport.idempotency import new_key
 from tests.transport.helpers import Server, Sleep, build
 
 
-async def test_post_gets_a_uuid4_key() -> None:
-    """A POST without a key gets a fresh uuid4, also recorded in the extensions."""
+@pytest.mark.parametrize("key", [None, ""])
+async def test_a_post_without_a_key_is_refused(key: str | None) -> None:
+    """The layer makes no key (LeanClient makes each call's): a keyless POST is not sent."""
     server = Server(200)
     request = build("POST")
-    await IdempotencyTransport(server.transport()).handle_async_request(request)
-    key = server.seen[0].headers["idempotency-key"]
-    assert uuid.UUID(key).version == 4
-    assert request.extensions[ext.IDEMPOTENCY_KEY] == key
-    assert ext.get_idempotency_key(request) == key
+    if key is not None:
+        request.headers["Idempotency-Key"] = key
+    with pytest.raises(ValueError, match="needs an Idempotency-Key"):
+        await IdempotencyTransport(server.transport()).handle_async_request(request)
+    assert server.attempts == 0
+    assert ext.IDEMPOTENCY_KEY not in request.extensions
 
 
-async def test_each_post_gets_its_own_key() -> None:
-    """Two logical calls never share a generated key."""
+async def test_the_clients_key_is_sent_as_it_made_it() -> None:
+    """A key already recorded (header and extension, as LeanClient sets them) is untouched."""
     server = Server(200)
-    transport = IdempotencyTransport(server.transport())
-    await transport.handle_async_request(build("POST"))
-    await transport.handle_async_request(build("POST"))
-    assert server.seen[0].headers["idempotency-key"] != server.seen[1].headers["idempotency-key"]
+    request = build("POST")
+    request.headers["Idempotency-Key"] = "made-by-the-client"
+    request.extensions[ext.IDEMPOTENCY_KEY] = "made-by-the-client"
+    await IdempotencyTransport(server.transport()).handle_async_request(request)
+    assert server.seen[0].headers["idempotency-key"] == "made-by-the-client"
+    assert ext.get_idempotency_key(request) == "made-by-the-client"
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
@@ -53,15 +57,6 @@ async def test_callers_key_is_kept() -> None:
     assert request.extensions[ext.IDEMPOTENCY_KEY] == "payout-2024-06-01-w42"
 
 
-async def test_empty_key_is_replaced() -> None:
-    """An empty key header is treated as absent."""
-    server = Server(200)
-    request = build("POST")
-    request.headers["Idempotency-Key"] = ""
-    await IdempotencyTransport(server.transport()).handle_async_request(request)
-    assert uuid.UUID(server.seen[0].headers["idempotency-key"])
-
-
 @pytest.mark.parametrize("failure", [503, httpx.ConnectError, httpx.ReadTimeout])
 async def test_same_key_on_every_retry_attempt(failure: int | type[httpx.TransportError]) -> None:
     """Above the retry layer, every attempt of one call carries the same key."""
@@ -72,6 +67,7 @@ async def test_same_key_on_every_retry_attempt(failure: int | type[httpx.Transpo
             "POST",
             "https://api.example/specialpayment",
             json={},
+            headers={"Idempotency-Key": new_key()},
             extensions={ext.REPLAY_SAFE: True},
         )
         response = await client.send(request)

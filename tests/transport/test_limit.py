@@ -134,6 +134,7 @@ async def test_oversized_answer_is_not_retried_in_the_stack() -> None:
             "POST",
             "https://api.example/specialpayment",
             json={},
+            headers={"Idempotency-Key": "k-oversized"},
             extensions={ext.REPLAY_SAFE: True},
         )
         with pytest.raises(APIResponseValidationError) as caught:
@@ -141,7 +142,9 @@ async def test_oversized_answer_is_not_retried_in_the_stack() -> None:
     assert server.attempts == 1
     assert caught.value.status_code == 503
     assert caught.value.attempts == 1
-    assert caught.value.idempotency_key == server.seen[0].headers["idempotency-key"]
+    assert (
+        caught.value.idempotency_key == server.seen[0].headers["idempotency-key"] == "k-oversized"
+    )
 
 
 async def test_body_read_failure_is_still_retried() -> None:

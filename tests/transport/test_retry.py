@@ -15,6 +15,7 @@ import pytest
 
 from lean_async.transport import (
     DeadlineExceeded,
+    ResponseLimitTransport,
     RetryBudget,
     RetryDetails,
     RetryPolicy,
@@ -50,9 +51,14 @@ def mode_id(mode: Outcome) -> str:
 def layer(
     server: Server, budget: RetryBudget | None = None, **policy: Any
 ) -> tuple[RetryTransport, Sleep]:
-    """Return a retry layer over *server* with a recording sleep."""
+    """Return a retry layer over *server* with a recording sleep.
+
+    As in the stack, the response-limit layer below it reads each body, so a body that
+    breaks while read fails the attempt.
+    """
     sleep = policy.pop("sleep", None) or Sleep(policy.get("clock"))
-    return RetryTransport(server.transport(), RetryPolicy(sleep=sleep, **policy), budget), sleep
+    inner = ResponseLimitTransport(server.transport())
+    return RetryTransport(inner, RetryPolicy(sleep=sleep, **policy), budget), sleep
 
 
 @pytest.fixture

@@ -76,17 +76,22 @@ def test_errors_is_outermost() -> None:
 
 
 async def test_safe_post_retried_with_one_key_and_auth_on_every_attempt() -> None:
-    """A replay-safe POST is retried with one key, each attempt authorised."""
+    """A replay-safe POST is retried with its one key, each attempt authorised."""
     server = Server(503, httpx.ReadError, 201)
     async with client(server) as http:
         request = http.build_request(
-            "POST", "/specialpayment", json={"amount": "1.00"}, extensions={ext.REPLAY_SAFE: True}
+            "POST",
+            "/specialpayment",
+            json={"amount": "1.00"},
+            headers={"Idempotency-Key": "k-1"},
+            extensions={ext.REPLAY_SAFE: True},
         )
         response = await http.send(request)
     assert response.status_code == 201
     assert server.attempts == 3
     assert {seen.headers["authorization"] for seen in server.seen} == {AUTH}
-    assert len({seen.headers["idempotency-key"] for seen in server.seen}) == 1
+    assert {seen.headers["idempotency-key"] for seen in server.seen} == {"k-1"}
+    assert ext.get_idempotency_key(response.request) == "k-1"
     assert ext.get_attempts(response.request) == 3
 
 
@@ -95,10 +100,12 @@ async def test_unsafe_post_error_carries_key_and_attempts() -> None:
     server = Server(503, 201)
     async with client(server) as http:
         with pytest.raises(ServiceUnavailableError) as caught:
-            await http.post("/specialpayment", json={"amount": "1.00"})
+            await http.post(
+                "/specialpayment", json={"amount": "1.00"}, headers={"Idempotency-Key": "k-2"}
+            )
     assert server.attempts == 1
     assert caught.value.attempts == 1
-    assert caught.value.idempotency_key == server.seen[0].headers["idempotency-key"]
+    assert caught.value.idempotency_key == server.seen[0].headers["idempotency-key"] == "k-2"
     assert caught.value.url == "https://api.example/specialpayment"
 
 

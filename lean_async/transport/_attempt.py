@@ -1,19 +1,22 @@
-"""The attempt layer: an HTTP client span and a duration point for each attempt.
+"""What the stack reports to telemetry: each attempt (a layer) and each retry (a hook).
 
-It sits just below `RetryTransport`, so every attempt of a call passes through it
-(reconciliation lookups included), and above the response-limit layer, so an attempt
-lasts until its body is read. Attributes follow the OpenTelemetry HTTP client semantic
-conventions; the path is reported only as a `url_template`. The attempt span's context
-is injected into the request headers (``traceparent``) by the API's global propagator.
+`AttemptTelemetryTransport` sits just below `RetryTransport`, so every attempt of a call
+passes through it (reconciliation lookups included), and above the response-limit layer,
+so an attempt lasts until its body is read: an HTTP client span and a duration point
+per attempt. Attributes follow the OpenTelemetry HTTP client semantic conventions; the
+path is reported only as a `url_template`. The attempt span's context is injected into
+the request headers (``traceparent``) by the API's global propagator. Outside a traced
+logical call (see `lean_async._telemetry._calls`) the layer hands the request straight
+to the next one: `handle_async_request` then returns the inner layer's coroutine itself.
 
-Outside a traced logical call (see `_calls`) the layer hands the request straight to the
-next one: `handle_async_request` then returns the inner layer's coroutine itself.
+`retry_reporter` is the retry layer's ``on_retry`` hook that puts each backoff on the
+call's span and retry counter, so the retry layer never imports telemetry.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -23,9 +26,11 @@ from lean_async._telemetry._calls import CallRecord, error_type
 from lean_async._telemetry._calls import _current as _current_call
 from lean_async._telemetry._routes import url_template
 from lean_async._telemetry._setup import Telemetry
+from lean_async.transport._policy import STATUS_CAUSE as _STATUS_CAUSE
+from lean_async.transport._policy import RetryDetails
 from lean_async.transport.extensions import get_attempts, get_idempotency_key
 
-__all__ = ["AttemptTelemetryTransport"]
+__all__ = ["AttemptTelemetryTransport", "retry_reporter"]
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -104,3 +109,29 @@ class AttemptTelemetryTransport(httpx.AsyncBaseTransport):
                 time.perf_counter() - started, attributes
             )
             span.end()
+
+
+def retry_reporter(
+    telemetry: Telemetry, then: Callable[[RetryDetails], None] | None = None
+) -> Callable[[RetryDetails], None]:
+    """Return an ``on_retry`` hook recording each backoff on the traced call, then *then*.
+
+    The backoff is an event on the call's span and a point of its retry counter, its
+    cause in `error.type`'s vocabulary: the status code (``"503"``), or the exception's
+    class (``"ReadTimeout"``). Calls of other clients, and untraced calls, are left alone.
+
+    Args:
+        telemetry: the client's telemetry.
+        then: the policy's own hook, called after (the caller's ``on_retry``).
+    """
+
+    def on_retry(details: RetryDetails) -> None:
+        record = _current_call.get()
+        if record is not None and record.active.telemetry is telemetry:
+            cause = details.cause
+            kind = cause[len(_STATUS_CAUSE) :] if cause.startswith(_STATUS_CAUSE) else cause
+            record.retried(kind, details.delay, details.attempt)
+        if then is not None:
+            then(details)
+
+    return on_retry
