@@ -29,7 +29,7 @@ async def test_a_create_retried_twice_is_one_span_with_three_attempts(otel: Otel
     (call,) = otel.spans("lean.gigs.create")
     attempts = otel.spans("POST /gig")
     assert len(otel.spans()) == 4
-    assert call.kind is SpanKind.CLIENT
+    assert call.kind is SpanKind.INTERNAL  # only the HTTP attempts are outgoing calls
     assert call.attributes is not None
     assert call.attributes["lean.attempts"] == 3
     assert call.attributes["lean.idempotency_key"]
@@ -223,6 +223,34 @@ async def test_a_wait_nests_its_reads(otel: Otel) -> None:
     (read,) = otel.spans("lean.gigs.get")
     assert read.parent is not None
     assert read.parent.span_id == wait.context.span_id
+
+
+async def test_a_wait_counts_every_attempt_of_its_polls(otel: Otel) -> None:
+    """A wait polled three times, one poll retried once, reports lean.attempts = 4.
+
+    The wait and its polls are INTERNAL spans; the four HTTP attempts alone are CLIENT.
+    """
+    pending = {**GIG, "status": "PENDING"}
+    settled = {**GIG, "status": "SUCCESS"}
+    bodies = [pending, None, pending, settled]  # None: a 503 the retry layer repeats
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = bodies.pop(0)
+        if body is None:
+            return httpx.Response(503, json={"message": "unavailable"})
+        return httpx.Response(200, json=body)
+
+    async with otel.client(handler) as lean:
+        await lean.gigs.wait_until_settled("gig_1", timeout=5, poll_interval=0)
+
+    (wait,) = otel.spans("lean.gigs.wait_until_settled")
+    reads = otel.spans("lean.gigs.get")
+    attempts = otel.spans("GET /gig/{gigId}")
+    assert (wait.attributes or {})["lean.attempts"] == 4
+    assert [(r.attributes or {})["lean.attempts"] for r in reads] == [1, 2, 1]
+    assert {span.kind for span in [wait, *reads]} == {SpanKind.INTERNAL}
+    assert [span.kind for span in attempts] == [SpanKind.CLIENT] * 4
+    assert not bodies
 
 
 @pytest.mark.parametrize("resource", [Applications, Customers, Gigs, SpecialPayments])
