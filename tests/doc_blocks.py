@@ -124,31 +124,35 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 async def _run(block: Block, workdir: Path) -> str:
+    if block.marker != "run: sandbox":
+        return await _run_script(block, workdir, _clean_env())
+    async with Sandbox(approval_delay=0.1) as sandbox, running_server(sandbox) as base_url:
+        env = _clean_env(LEAN_API_KEY=sandbox.api_key, LEAN_BASE_URL=base_url)
+        return await _run_script(block, workdir, env)
+
+
+async def _run_script(block: Block, workdir: Path, env: dict[str, str]) -> str:
     script = workdir / "example.py"
     script.write_text(block.code, encoding="utf-8")
-    async with Sandbox(approval_delay=0.1) as sandbox, running_server(sandbox) as base_url:
-        env = _clean_env()
-        if block.marker == "run: sandbox":
-            env |= {"LEAN_API_KEY": sandbox.api_key, "LEAN_BASE_URL": base_url}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-W",
-            "error",
-            "-c",
-            RUN_HARNESS,
-            str(script),
-            cwd=workdir,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            async with asyncio.timeout(RUN_TIMEOUT):
-                out, err = await process.communicate()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        "-c",
+        RUN_HARNESS,
+        str(script),
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(RUN_TIMEOUT):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     assert (process.returncode, err.decode()) == (0, ""), block.name
     return out.decode()
 

