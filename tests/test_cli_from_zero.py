@@ -20,11 +20,12 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from lean_async import CustomerStatus
 from lean_async._payroll import Summary
 from lean_async.cli import main
 from lean_async.cli._progress import ImportProgress
-from lean_async.cli._sandbox_workers import worker_ids
-from lean_async.sandbox import DEFAULT_API_KEY
+from lean_async.cli._sandbox_workers import add_active_workers, worker_ids
+from lean_async.sandbox import DEFAULT_API_KEY, Sandbox
 from tests.webhooks._support import free_port
 
 HEADER = "partnerUserId,gigId,totalAmount,tips,expenses,description,startTime,endTime"
@@ -171,3 +172,13 @@ def test_worker_first_says_where_it_pays() -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == "Paying in: sandbox (http://127.0.0.1:8080/api/)"
     assert lines[1].startswith("Error: ")
+
+
+async def test_add_active_workers_creates_or_activates_each_id() -> None:
+    """New ids become ACTIVE customers; an id the sandbox holds already is activated as is."""
+    async with Sandbox() as sandbox:
+        assert await add_active_workers(sandbox, ["uid_a"]) == 1
+        sandbox.deactivate_customer("uid_a")
+        assert await add_active_workers(sandbox, ["uid_a", "uid_b"]) == 2
+        statuses = {uid: c.status for uid, c in sandbox.customers.items()}
+    assert statuses == {"uid_a": CustomerStatus.ACTIVE, "uid_b": CustomerStatus.ACTIVE}
