@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -51,11 +52,24 @@ def write_payroll(path: Path, workers: list[str], gigs: int) -> None:
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
 
 
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "bulk-payouts.md"
+
+
+def guide_payroll() -> tuple[str, str]:
+    """The CSV the guide writes from zero (its heredoc) and the sandbox line it shows."""
+    text = GUIDE.read_text(encoding="utf-8")
+    start = text.index("cat > payroll.csv <<'CSV'\n") + len("cat > payroll.csv <<'CSV'\n")
+    csv_text = text[start : text.index("\nCSV\n", start) + 1]
+    shown = re.search(r"#\s+\.\.\. (ACTIVE workers: .*)", text)
+    assert shown is not None
+    return csv_text, shown.group(1)
+
+
 @pytest.fixture
 def sandbox_for(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
-    """``lean-async sandbox --workers-for payroll.csv`` running; yields file, URL, its output."""
+    """``lean-async sandbox --workers-for`` the guide's file; yields the file, URL, output."""
     payroll = tmp_path / "payroll.csv"
-    write_payroll(payroll, ["uid_new_1", "uid_new_2", "uid_new_3"], gigs=40)
+    payroll.write_text(guide_payroll()[0], encoding="utf-8")
     port = free_port()
     log_path = tmp_path / "sandbox.log"
     with log_path.open("wb") as log:
@@ -82,13 +96,17 @@ def sandbox_for(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
             process.wait()
 
 
-def test_a_payroll_from_zero_workers_imports(sandbox_for: tuple[Path, str, str]) -> None:
-    """Three unknown workers made ACTIVE by the sandbox; 40 gigs paid; one final progress line.
+def test_the_guides_payroll_imports_from_zero_workers(
+    sandbox_for: tuple[Path, str, str],
+) -> None:
+    """The CSV guide's steps as a new user runs them: its workers made ACTIVE, every row paid.
 
-    A failures file from an earlier run is removed, and said to be, before paying.
+    A failures file from an earlier run is removed, and said to be, before paying; the
+    final progress line is printed once.
     """
     payroll, base_url, sandbox_output = sandbox_for
-    assert "ACTIVE workers: 3 (uid_new_1, uid_new_2, uid_new_3)" in sandbox_output
+    rows = len(payroll.read_text(encoding="utf-8").splitlines()) - 1
+    assert guide_payroll()[1] in sandbox_output
     stale = payroll.with_name("payroll.failures.csv")
     stale.write_text(HEADER + ",failedLine,failedReason,failedMessage\n", encoding="utf-8")
     env = clean_env(LEAN_API_KEY=DEFAULT_API_KEY, LEAN_BASE_URL=base_url)
@@ -103,7 +121,8 @@ def test_a_payroll_from_zero_workers_imports(sandbox_for: tuple[Path, str, str])
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Removed {stale}, the failures file of an earlier run." in done.stdout
     assert not stale.exists()  # every row paid: no failures file this time
-    finals = [line for line in done.stdout.splitlines() if line.startswith("progress: 40/40")]
+    final = f"progress: {rows}/{rows} "
+    finals = [line for line in done.stdout.splitlines() if line.startswith(final)]
     assert len(finals) == 1, done.stdout
     assert f"Paying in: sandbox ({base_url}/)" in done.stdout
 
