@@ -6,14 +6,14 @@ STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
 EXTRAS := cli,fastapi,aiohttp,redis,temporal,otel
 
-.PHONY: install test lint typecheck pytest demo bench chaos scale scale-memory clean
+.PHONY: install test lint typecheck pytest docs units demo bench chaos scale scale-memory clean
 
 # pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' --group dev
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' --group dev --group docs
 	# The newest sentry-sdk 2.x beside the venv's 3.x: tests/frames runs its error paths
 	# under both lines (a subprocess with this folder first on sys.path).
 	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/sentry-2 'sentry-sdk==2.76.0'
@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lean_async tests benchmarks examples
-	$(BIN)/ruff format --check lean_async tests benchmarks examples
+	$(BIN)/ruff check lean_async tests benchmarks examples conftest.py noxfile.py
+	$(BIN)/ruff format --check lean_async tests benchmarks examples conftest.py noxfile.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict lean_async
@@ -35,7 +35,17 @@ pytest: $(STAMP)
 	$(BIN)/coverage run -m pytest -q
 	$(BIN)/coverage report
 
+# pytest also builds the documentation site strictly (tests/test_docs.py) and runs every
+# code block of README.md and docs/ (Sybil, tests/doc_blocks.py).
 test: lint typecheck pytest
+
+# The documentation site, into site/ (docs/development.md); fails on any warning.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The fast unit subset on every Python the machine has (3.11, 3.12, 3.13: noxfile.py).
+units: $(STAMP)
+	$(BIN)/nox
 
 demo: $(STAMP)
 	$(BIN)/lean-async demo
@@ -55,7 +65,7 @@ chaos: $(STAMP)
 		--backend $${CHAOS_BACKEND:-all}
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .nox site
 
 # A Temporal payroll batch at scale: 10,000 gigs over 4 worker processes, one SIGKILLed
 # mid-batch; prints items/s, duplicates (0), missing (0) and the recovery time.

@@ -6,7 +6,8 @@
   ``gigs.wait_until_settled``, ``special_payments.wait_until_settled``) move a sandbox's
   `ManualClock` instead of sleeping: approvals, settlements and webhook deliveries
   happen at once. `set_wait_clock` installs any other `WaitClock`.
-- `sign` and `signed_delivery` build webhook deliveries your receiver will accept.
+- `sign` and `signed_delivery` build webhook deliveries your receiver will accept
+  (``signed_delivery(event.raw, key)`` replays an event the sandbox emitted).
 - The `lean_sandbox` and `lean_client` pytest fixtures come from the plugin that
   installing lean-async registers (`lean_async.sandbox.pytest_plugin`); they do both
   of the above for the duration of each test.
@@ -45,10 +46,15 @@ __all__ = [
 def signed_delivery(
     event: dict[str, Any], api_key: str | WebhookKeys
 ) -> tuple[bytes, dict[str, str]]:
-    """Return the body and headers Lean would send for *event*.
+    """Return the body and headers Lean would send for *event*, signed with *api_key*.
+
+    Post them to your receiver to test it: ``body, headers = signed_delivery(event.raw,
+    sandbox.api_key)`` replays a `WebhookEvent` the sandbox emitted (``sandbox.events``)
+    through its ``raw`` JSON body.
 
     Args:
-        event: the JSON body, e.g. ``{"event": "gig.completed", "data": {...}}``.
+        event: the JSON body as a dict, e.g. ``{"event": "gig.completed", "data": {...}}``;
+            for a `WebhookEvent`, its ``event.raw``.
         api_key: the key Lean signs with (your API key).
 
     Returns:

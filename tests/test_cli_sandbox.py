@@ -8,7 +8,7 @@ import io
 import logging
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -66,9 +66,14 @@ def test_sandbox_command_registers_forward_urls(monkeypatch: pytest.MonkeyPatch)
     served: list[list[str]] = []
 
     async def fake_serve(
-        stop: asyncio.Event, console: Console, sandbox: Sandbox, host: str, port: int
+        stop: asyncio.Event,
+        console: Console,
+        sandbox: Sandbox,
+        host: str,
+        port: int,
+        workers: Sequence[str] = (),
     ) -> int:
-        served.append([host, str(port), *sandbox.webhook_urls])
+        served.append([host, str(port), *sandbox.webhook_urls, *workers])
         return 0
 
     monkeypatch.setattr(_sandbox_command, "serve_until", fake_serve)

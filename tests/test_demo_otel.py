@@ -41,7 +41,7 @@ def test_otel_console_prints_spans_and_metrics() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert any(line.startswith("span lean.customers.create [CLIENT]") for line in lines)
+    assert any(line.startswith("span lean.customers.create [INTERNAL]") for line in lines)
     assert any(line.startswith("span POST /gig [CLIENT") for line in lines)
     assert any(line.startswith("  event lean.retry ") for line in lines)
     for name in ("lean.client.call.duration", "lean.webhooks.deliveries"):

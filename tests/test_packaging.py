@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from sybil import Document
 
 from lean_async import __version__
-from tests.readme_blocks import README, marked
+from tests.doc_blocks import ROOT, Block, blocks_of
 
 pytestmark = pytest.mark.packaging
 
-ROOT = README.parent
+README = ROOT / "README.md"
+TESTING_GUIDE = ROOT / "docs" / "testing.md"
 PIP_TIMEOUT = 600.0
 RUN_TIMEOUT = 120.0
 EXTRAS = {"cli", "fastapi", "aiohttp", "redis", "temporal", "otel"}
@@ -131,10 +133,15 @@ def test_core_install_needs_no_extra_and_names_missing_ones(
     assert "pip install 'lean-async[fastapi]'" in out
 
 
+def _marked(marker: str) -> list[Block]:
+    document = Document(TESTING_GUIDE.read_text(encoding="utf-8"), str(TESTING_GUIDE))
+    return [block for _, block in blocks_of(document) if block.marker == marker]
+
+
 def test_readme_test_passes_verbatim_in_a_fresh_project(fresh_python: Path, tmp_path: Path) -> None:
-    """The README's testing example passes in a new project under the README's settings."""
-    [test] = marked("test: fresh-project")
-    [config] = marked("test: fresh-project-config")
+    """The testing guide's example passes in a new project under the guide's settings."""
+    [test] = _marked("test: fresh-project")
+    [config] = _marked("test: fresh-project-config")
     (tmp_path / "pyproject.toml").write_text(config.code, encoding="utf-8")
     (tmp_path / "test_payouts.py").write_text(test.code, encoding="utf-8")
     out = _run(

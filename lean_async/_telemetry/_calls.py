@@ -1,4 +1,4 @@
-"""The logical call: one CLIENT span and one duration point around a public method.
+"""The logical call: one INTERNAL span and one duration point around a public method.
 
 `traced` decorates each resource method. It decides once, when the method is called,
 whether telemetry is configured (`Telemetry.active`); when it is not, the method's own
@@ -7,6 +7,13 @@ and one coroutine frame. Otherwise the coroutine runs inside `run_call`, under a
 ``lean.<operation>`` that is current while it runs (so validation errors are on it and
 each attempt's span is its child), with a `CallRecord` in a context variable that the
 attempt layer and the retry layer report to.
+
+The logical span is ``INTERNAL``: only an attempt's span (one HTTP request, see
+`_attempts`) is ``CLIENT``, so a tracing backend counts each request once, and a wait
+(``lean.customers.wait_until_active``) over its polls (``lean.customers.get``) over their
+attempts is not read as three outgoing calls. A call nested in another adds its
+attempts to the outer call's ``lean.attempts`` too, so a wait reports every request
+its polls made.
 """
 
 from __future__ import annotations
@@ -70,10 +77,11 @@ async def run_call(active: Active, operation: str, call: Coroutine[Any, Any, T])
     trace = _guard.trace
     span = active.tracer.start_span(
         names.CALL_SPAN_PREFIX + operation,
-        kind=trace.SpanKind.CLIENT,
+        kind=trace.SpanKind.INTERNAL,
         attributes={names.OPERATION: operation},
     )
     record = CallRecord(active, operation, span)
+    outer = _current.get()
     attributes: dict[str, str] = {names.OPERATION: operation}
     context_token = _guard.context.attach(trace.set_span_in_context(span))
     record_token = _current.set(record)
@@ -93,6 +101,8 @@ async def run_call(active: Active, operation: str, call: Coroutine[Any, Any, T])
     finally:
         active.instruments.call_duration.record(time.perf_counter() - started, attributes)
         span.set_attribute(names.ATTEMPTS, record.attempts)
+        if outer is not None:
+            outer.attempts += record.attempts
         _current.reset(record_token)
         _guard.context.detach(context_token)
         span.end()

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Final
 
 from rich.console import Console
+from rich.text import Text
 
-__all__ = ["PIPED_WIDTH", "make_console"]
+from lean_async import _config
+
+__all__ = ["PIPED_WIDTH", "make_console", "target_line"]
 
 PIPED_WIDTH: Final = 200
 """Width used when stdout is not a terminal, so tables and rows never wrap mid-line."""
@@ -32,3 +35,12 @@ def make_console() -> Console:
     if _is_tty(console):
         return console
     return Console(highlight=False, width=max(console.width, PIPED_WIDTH), soft_wrap=True)
+
+
+def target_line(verb: str, environment: _config.Environment, base_url: str) -> Text:
+    """Say where money goes: ``Paying in: sandbox (URL)``, production in bold red."""
+    if environment is _config.Environment.PRODUCTION:
+        return Text.assemble(
+            f"{verb}: ", ("PRODUCTION", "bold red"), f" ({base_url}): real money moves"
+        )
+    return Text(f"{verb}: {environment} ({base_url})")

@@ -51,7 +51,7 @@ from lean_async._payroll import (
     read_rows,
 )
 from lean_async._secrets import Secret
-from lean_async.cli._console import make_console
+from lean_async.cli._console import make_console, target_line
 from lean_async.cli._progress import ImportProgress
 from lean_async.cli._worker_command import exit_now
 from lean_async.errors import LeanError
@@ -105,12 +105,9 @@ def build_client(
 
 
 def _target_line(lean: LeanClient, dry_run: bool) -> Text:
-    verb = "Would pay in" if dry_run else "Paying in"
-    if lean.environment is _config.Environment.PRODUCTION:
-        return Text.assemble(
-            f"{verb}: ", ("PRODUCTION", "bold red"), f" ({lean.base_url}): real money moves"
-        )
-    return Text(f"{verb}: {lean.environment} ({lean.base_url})")
+    return target_line(
+        "Would pay in" if dry_run else "Paying in", lean.environment, str(lean.base_url)
+    )
 
 
 def _bad_row_lines(row: BadRow) -> list[str]:
@@ -256,6 +253,23 @@ async def _import(
     return EXIT_FAILED if summary.failed_count else 0
 
 
+def _remove_stale_failures(console: Console, path: Path) -> None:
+    """Remove a failures file an earlier run left, saying so, before this run pays.
+
+    Left in place it would read as this run's failures; this run writes its own
+    when a row fails.
+    """
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot remove the earlier failures file {path}: {exc}"
+        ) from None
+    console.print(f"Removed {path}, the failures file of an earlier run.", markup=False)
+
+
 def _has_env_key() -> bool:
     return bool(os.environ.get(_config.ENV_API_KEY))
 
@@ -347,7 +361,9 @@ def import_command(kind: Kind) -> click.Command:
         "failures_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Where failed rows are written (default: FILE's name + .failures.csv).",
+        help="Where failed rows are written (default: beside FILE, its name without .csv "
+        "+ .failures.csv: payroll.csv -> payroll.failures.csv). A file left there by an "
+        "earlier run is removed when paying starts.",
     )
     def command(
         file: Path,
@@ -373,6 +389,8 @@ def import_command(kind: Kind) -> click.Command:
         if batch_id is not None and not batch_id.strip():
             raise click.UsageError("--batch-id must not be empty")
         check = _check(console, file, kind)
+        if not dry_run:
+            _remove_stale_failures(console, failures_path)
         if temporal is not None and not dry_run:
             exit_now(
                 _run_temporal(

@@ -45,7 +45,8 @@ class ImportProgress:
 
     On a terminal: a rich bar with done/total, failed, rows per second and ETA. When
     the output is a pipe or a file: one `progress_line` every `PLAIN_INTERVAL`
-    seconds, and a last one at the end, so a CI log stays readable.
+    seconds, and a last one at the end unless the last line shown already said the same
+    counts, so a CI log stays readable and ends on one final line.
     """
 
     def __init__(self, console: Console, total: int, label: str) -> None:
@@ -54,6 +55,7 @@ class ImportProgress:
         self._live = _is_tty(console)
         self._last_line = 0.0
         self._last: Summary | None = None
+        self._shown: tuple[int, int] | None = None  # (done, failed) of the last line printed
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -88,7 +90,11 @@ class ImportProgress:
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL:
             self._last_line = now
-            self._console.print(progress_line(summary), markup=False)
+            self._print_line(summary)
+
+    def _print_line(self, summary: Summary) -> None:
+        self._shown = (summary.done, summary.failed_count)
+        self._console.print(progress_line(summary), markup=False)
 
     def __exit__(
         self,
@@ -98,5 +104,8 @@ class ImportProgress:
     ) -> None:
         if self._task is not None:
             self._bar.stop()
-        elif self._last is not None:
-            self._console.print(progress_line(self._last), markup=False)
+        elif self._last is not None and self._shown != (
+            self._last.done,
+            self._last.failed_count,
+        ):
+            self._print_line(self._last)

@@ -4,6 +4,9 @@
 --forward-to`` does for Stripe, but offline: point it at your app's webhook route and
 every event the sandbox emits is POSTed there, signed with the sandbox's key. Each
 delivery attempt, failed ones and their retries above all, is printed as it happens.
+
+``--workers-for payroll.csv`` makes every ``partnerUserId`` of the file an ACTIVE
+customer at start, so a payroll written from scratch can be imported at once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 import click
@@ -22,6 +26,7 @@ from rich.console import Console
 from rich.text import Text
 
 from lean_async.cli._console import make_console
+from lean_async.cli._sandbox_workers import add_active_workers, worker_ids
 from lean_async.sandbox import (
     DEFAULT_API_KEY,
     Delivery,
@@ -93,9 +98,16 @@ def _log_to(stream_logger: str, level: int, fmt: str) -> None:
 
 
 async def serve_until(
-    stop: asyncio.Event, console: Console, sandbox: Sandbox, host: str, port: int
+    stop: asyncio.Event,
+    console: Console,
+    sandbox: Sandbox,
+    host: str,
+    port: int,
+    workers: Sequence[str] = (),
 ) -> int:
     """Serve *sandbox* on *host*:*port* and print its deliveries until *stop* is set.
+
+    Every id in *workers* is made an ACTIVE customer once the server is up.
 
     Returns:
         The exit status: 0, or 1 when the server could not start (the port is taken).
@@ -111,6 +123,12 @@ async def serve_until(
         console.print(Text.assemble("Lean sandbox at ", (url, "bold")))
         key = sandbox.api_key
         console.print(Text.assemble("API key: ", (key, "bold"), f"  (curl -u {key}: ...)"))
+        if workers:
+            count = await add_active_workers(sandbox, workers)
+            console.print(
+                f"ACTIVE workers: {count} ({', '.join(workers[:3])}{', ...' if count > 3 else ''})",
+                markup=False,
+            )
         for target in sandbox.webhook_urls:
             console.print(Text.assemble("Forwarding webhooks to ", (target, "bold")))
         if not sandbox.webhook_urls:
@@ -152,6 +170,15 @@ async def serve_until(
     help="POST every webhook event to this http(s) URL (your app's receiver), signed "
     "with the API key. Repeat for several receivers.",
 )
+@click.option(
+    "--workers-for",
+    "workers_for",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Make every partnerUserId of this CSV an ACTIVE worker at start (made-up "
+    "details), ready for `lean-async gigs import FILE`. Repeatable.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -159,6 +186,7 @@ def sandbox(
     approval_delay: float,
     settle_delay: float,
     forward_to: list[str],
+    workers_for: tuple[Path, ...],
 ) -> None:
     """Serve the built-in sandbox over HTTP until interrupted.
 
@@ -166,6 +194,7 @@ def sandbox(
     key, and each delivery attempt (failures and retries above all) is printed.
     """
     console = make_console()
+    workers = worker_ids(workers_for)
     # Delivery attempts are printed from the sandbox's own record (above); its logger
     # only has errors to add here. uvicorn's access lines show each API request.
     _log_to("lean_async.sandbox", logging.ERROR, "%(asctime)s %(levelname)s %(message)s")
@@ -180,6 +209,6 @@ def sandbox(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await serve_until(stop, console, server, host, port)
+        return await serve_until(stop, console, server, host, port, workers)
 
     sys.exit(asyncio.run(until_signalled()))

@@ -1,8 +1,9 @@
 """``lean-async worker --temporal HOST:PORT``: run a payroll worker until SIGINT/SIGTERM.
 
 The Lean client is configured from the environment (``LEAN_API_KEY``, ``LEAN_BASE_URL``,
-``LEAN_ENVIRONMENT``), as `LeanClient` reads it. Exit status: 0 after a clean stop,
-1 when the worker could not start or failed.
+``LEAN_ENVIRONMENT``), as `LeanClient` reads it; the first line printed says where it
+pays (``Paying in: sandbox (http://127.0.0.1:8080/api/)``, production in red).
+Exit status: 0 after a clean stop, 1 when the worker could not start or failed.
 
 The process ends with ``os._exit`` once its output is flushed and both clients are
 closed: a process holding a Temporal client may otherwise crash while the interpreter
@@ -19,7 +20,8 @@ from typing import NoReturn
 
 import click
 
-from lean_async.cli._console import make_console
+from lean_async import _config
+from lean_async.cli._console import make_console, target_line
 
 __all__ = ["exit_now", "worker"]
 
@@ -71,6 +73,12 @@ def worker(
 
     console = make_console()
     queue = task_queue or TASK_QUEUE
+    try:
+        environment, base_url = _config.resolve_target(None, None)
+    except ValueError as exc:  # an unknown environment, an unsafe URL: before connecting
+        console.print(f"Error: {exc}", markup=False)
+        exit_now(1)
+    console.print(target_line("Paying in", environment, base_url))
 
     def ready() -> None:
         console.print(f"Worker polling {address} (task queue {queue})", markup=False)

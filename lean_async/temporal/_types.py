@@ -117,9 +117,17 @@ class BatchProgress:
 
 @dataclass
 class BatchSummary:
-    """What a finished batch did.
+    """What a finished batch did: ``await handle.result()`` of `start_batch`.
 
     Attributes:
+        batch_id: the batch's id (the same id never pays twice).
+        kind: ``"gigs"`` or ``"special_payments"``.
+        total: how many items the batch had.
+        created: items paid by this batch.
+        already_there: items found already paid before the batch started (a re-run).
+        failed: how many items failed, by reason: the error's class name mapped to a
+            count, e.g. ``{"ValidationError": 2, "ConflictError": 1}``; empty when none
+            failed. `failed_count` is their sum; ``failures`` has each item.
         outcomes: one letter per item, in item order: ``c`` created by this batch,
             ``a`` already there before it started, ``f`` failed.
         failures: every failed item (index, reason, message), in item order.

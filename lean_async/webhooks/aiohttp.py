@@ -13,7 +13,12 @@ Needs the ``aiohttp`` extra::
     app.cleanup_ctx.append(lean_client_ctx())  # app[LEAN_CLIENT], closed on shutdown
     app.router.add_post("/webhooks/lean", webhook_handler(api_key=KEY, handler=on_event))
 
-The handler answers as the FastAPI router does: 200 once processed (and 200 for a
+``web.Application(middlewares=[lean_error_middleware])`` turns a `LeanError` escaping a
+handler into an HTTP answer instead of a bare 500, with the same statuses and bodies
+as the FastAPI helper (``add_lean_error_handlers``): 422 for a `ValidationError` with its
+fields, 404, 429 with ``Retry-After``, 504 for a timeout...; never the API key.
+
+The webhook handler answers as the FastAPI router does: 200 once processed (and 200 for a
 duplicate, without calling *handler*), 401 bad signature, 400 a body that is not a JSON
 object with an event type, 413 too large, 409 while another delivery of the event is
 running, 500 when *handler* raised (the event is released so Lean's retry runs it
@@ -34,6 +39,8 @@ except ImportError as exc:  # an optional dependency: say which extra brings it
 
 from lean_async._client import LeanClient
 from lean_async._secrets import WebhookKeys, secret_kwargs, take_webhook_keys
+from lean_async.errors import LeanError
+from lean_async.webhooks._answers import error_answer
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
 from lean_async.webhooks._delivery import WebhookHandler, handle_delivery, too_large
 from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, checked_config
@@ -41,7 +48,7 @@ from lean_async.webhooks._signature import DEFAULT_MAX_BODY_BYTES, checked_confi
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
 
-__all__ = ["LEAN_CLIENT", "lean_client_ctx", "webhook_handler"]
+__all__ = ["LEAN_CLIENT", "lean_client_ctx", "lean_error_middleware", "webhook_handler"]
 
 LEAN_CLIENT: web.AppKey[LeanClient] = web.AppKey("lean_client", LeanClient)
 """Where `lean_client_ctx` keeps the shared client: ``app[LEAN_CLIENT]``."""
@@ -138,3 +145,31 @@ def lean_client_ctx(
             yield
 
     return lean_client
+
+
+@web.middleware
+async def lean_error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Answer every `LeanError` a handler raises with its HTTP status instead of a bare 500.
+
+    Use as ``web.Application(middlewares=[lean_error_middleware])``. A `ValidationError`
+    (nothing was sent) becomes 422 with ``{"error": {"type": "validation_error",
+    "message": ..., "fields": [{"field": "total_amount", "message": ...}]}}``; Lean's own
+    400, 404, 409 and 422 pass through with Lean's text; 429 and 503 keep Lean's
+    ``Retry-After``; a refused key, a 5xx or a malformed answer is 502, a timeout 504.
+    No answer holds the API key, a URL or a header; answers of 500 and more are logged
+    (``lean_async.webhooks`` logger). Other exceptions pass through untouched.
+
+    Args:
+        request: the request being served.
+        handler: the next handler.
+
+    Returns:
+        The handler's response, or the JSON answer for its `LeanError`.
+    """
+    try:
+        return await handler(request)
+    except LeanError as error:
+        answer = error_answer(error)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)

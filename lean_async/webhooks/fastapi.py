@@ -25,6 +25,11 @@ is being handled, and 500 when the handler raised (the event is then released, s
 Lean's retry runs it again). Pass ``store=RedisDedupStore(...)`` when several processes
 receive the same webhooks.
 
+``add_lean_error_handlers(app)`` turns a `LeanError` escaping a route into an HTTP
+answer instead of a bare 500: a `ValidationError` is 422 with its fields, a
+`NotFoundError` 404, a `RateLimitError` 429 with ``Retry-After``, a timeout 504, and so
+on (the table is in ``lean_async.webhooks._answers``); no answer holds the API key.
+
 The ``verified_event`` dependency only verifies and parses, for routes that want their
 own handling; it cannot de-duplicate safely, because a dependency cannot tell whether
 the route body that runs after it succeeded.
@@ -46,8 +51,9 @@ except ImportError as exc:  # an optional dependency: say which extra brings it
 
 from lean_async._client import LeanClient
 from lean_async._secrets import WebhookKeys, secret_kwargs, take_webhook_keys
-from lean_async.errors import WebhookVerificationError
+from lean_async.errors import LeanError, WebhookVerificationError
 from lean_async.models import WebhookEvent
+from lean_async.webhooks._answers import error_answer
 from lean_async.webhooks._dedup import DedupStore, MemoryDedupStore
 from lean_async.webhooks._delivery import (
     WebhookHandler,
@@ -64,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PATH",
     "LeanClientDep",
+    "add_lean_error_handlers",
     "get_lean_client",
     "lean_client_lifespan",
     "verified_event",
@@ -256,3 +263,28 @@ def get_lean_client(request: Request) -> LeanClient:
 
 LeanClientDep = Annotated[LeanClient, Depends(get_lean_client)]
 """A route parameter annotation giving the shared client: ``async def r(lean: LeanClientDep)``."""
+
+
+async def _answer_lean_error(_: Request, error: Exception) -> Response:
+    if not isinstance(error, LeanError):  # pragma: no cover - registered for LeanError only
+        raise error
+    answer = error_answer(error)
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+def add_lean_error_handlers(app: FastAPI) -> None:
+    """Answer every `LeanError` a route raises with its HTTP status instead of a bare 500.
+
+    ``add_lean_error_handlers(app)`` once, after creating the app. A `ValidationError`
+    (nothing was sent) becomes 422 with ``{"error": {"type": "validation_error",
+    "message": ..., "fields": [{"field": "total_amount", "message": ...}]}}``; Lean's own
+    400, 404, 409 and 422 pass through with Lean's text; 429 and 503 keep Lean's
+    ``Retry-After``; a refused key, a 5xx or a malformed answer is 502, a timeout 504.
+    No answer holds the API key, a URL or a header; answers of 500 and more are logged
+    (``lean_async.webhooks`` logger). Errors that are not a `LeanError` are left to
+    FastAPI.
+
+    Args:
+        app: the application whose routes call Lean.
+    """
+    app.add_exception_handler(LeanError, _answer_lean_error)

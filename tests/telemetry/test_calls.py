@@ -35,7 +35,7 @@ async def test_a_create_retried_twice_is_one_span_with_three_attempts(otel: Otel
     (call,) = otel.spans("lean.gigs.create")
     attempts = otel.spans("POST /gig")
     assert len(otel.spans()) == 4
-    assert call.kind is SpanKind.CLIENT
+    assert call.kind is SpanKind.INTERNAL  # only the HTTP attempts are outgoing calls
     assert call.attributes is not None
     assert call.attributes["lean.attempts"] == 3
     assert call.attributes["lean.idempotency_key"]
@@ -260,6 +260,34 @@ async def test_each_rows_method_is_its_logical_call(otel: Otel, row: EndpointRow
     assert [span.name for span in otel.spans()] == [row.route, "lean." + row.name]
 
 
+async def test_a_wait_counts_every_attempt_of_its_polls(otel: Otel) -> None:
+    """A wait polled three times, one poll retried once, reports lean.attempts = 4.
+
+    The wait and its polls are INTERNAL spans; the four HTTP attempts alone are CLIENT.
+    """
+    pending = {**GIG, "status": "PENDING"}
+    settled = {**GIG, "status": "SUCCESS"}
+    bodies = [pending, None, pending, settled]  # None: a 503 the retry layer repeats
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = bodies.pop(0)
+        if body is None:
+            return httpx.Response(503, json={"message": "unavailable"})
+        return httpx.Response(200, json=body)
+
+    async with otel.client(handler) as lean:
+        await lean.gigs.wait_until_settled("gig_1", timeout=5, poll_interval=0)
+
+    (wait,) = otel.spans("lean.gigs.wait_until_settled")
+    reads = otel.spans("lean.gigs.get")
+    attempts = otel.spans("GET /gig/{gigId}")
+    assert (wait.attributes or {})["lean.attempts"] == 4
+    assert [(r.attributes or {})["lean.attempts"] for r in reads] == [1, 2, 1]
+    assert {span.kind for span in [wait, *reads]} == {SpanKind.INTERNAL}
+    assert [span.kind for span in attempts] == [SpanKind.CLIENT] * 4
+    assert not bodies
+
+
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda resource: resource.__name__)
 def test_every_public_resource_method_is_traced(resource: type) -> None:
     """Each public method but create_many (an iterator, not a call) is a traced call."""
@@ -324,3 +352,20 @@ async def test_an_attempt_without_an_answer_records_the_exception_class(otel: Ot
     assert "secret detail" not in call.to_json() + first.to_json()
     (retries,) = otel.points("lean.client.retries")
     assert dict(retries.attributes)["lean.retry.cause"] == "ConnectError"
+
+
+async def test_wait_until_active_counts_its_polls(otel: Otel) -> None:
+    """customers.wait_until_active over PENDING, PENDING, ACTIVE reports lean.attempts = 3."""
+    pending = REFERENCE_CREATED_CUSTOMER
+    bodies = [pending, pending, {**pending, "status": "ACTIVE"}]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=bodies.pop(0))
+
+    async with otel.client(handler) as lean:
+        await lean.customers.wait_until_active(pending["partnerUserId"], timeout=5, poll_interval=0)
+
+    (wait,) = otel.spans("lean.customers.wait_until_active")
+    assert (wait.attributes or {})["lean.attempts"] == 3
+    assert wait.kind is SpanKind.INTERNAL
+    assert [s.kind for s in otel.spans("GET /customer/{partnerUserId}")] == [SpanKind.CLIENT] * 3
