@@ -17,8 +17,9 @@ class Resource:
     A method validates its arguments, then makes one client call that sends and
     returns the model: ``await self._client._send("GET", path, cast_to=Model)`` (or
     ``cast_to=list[Model]``), or ``await self._client._create(...)`` for a create
-    protected by a unique key. A `LeanClient.with_options` copy builds its own
-    resources, so they send with the copy's settings. Each public method is a logical
+    protected by a unique key (``_create_keyed(...)``: by an ``Idempotency-Key``). A
+    `LeanClient.with_options` copy builds its own resources, so they send with the
+    copy's settings. Each public method is a logical
     call for telemetry: ``@traced("gigs.create")`` gives it its span and metrics.
     """
 

@@ -47,13 +47,8 @@ class SpecialPayments(Resource):
             APIError: the call failed.
         """
         body = SPECIAL_PAYMENT.body(locals())  # the declaration picks its arguments
-        return await self._client._send(
-            "POST",
-            "specialpayment",
-            json=body,
-            idempotency_key=idempotency_key,
-            replay_safe=True,
-            cast_to=SpecialPayment,
+        return await self._client._create_keyed(
+            "specialpayment", body, idempotency_key=idempotency_key, cast_to=SpecialPayment
         )
 
     @traced("special_payments.get")

@@ -32,7 +32,13 @@ from lean_async.transport._policy import (
     is_testing,
     set_testing,
 )
-from lean_async.transport.extensions import ATTEMPTS, get_attempts, get_deadline, is_replay_safe
+from lean_async.transport.extensions import (
+    ATTEMPTS,
+    MAY_HAVE_ARRIVED,
+    get_attempts,
+    get_deadline,
+    is_replay_safe,
+)
 
 __all__ = [
     "DeadlineExceeded",
@@ -96,9 +102,11 @@ class RetryTransport(httpx.AsyncBaseTransport):
     The first attempt runs outside tenacity, so a call that succeeds pays nothing for the
     retry machinery. Each attempt reads the whole body, so a failure while reading it is
     an attempt failure too. ``extensions.ATTEMPTS`` is written on the request before each
-    attempt and on the response. With a deadline (``extensions.DEADLINE``) each attempt's
-    httpx timeouts are clipped to the time left, no wait that would end past it starts,
-    and an attempt that would start after it raises `DeadlineExceeded`.
+    attempt and on the response; ``extensions.MAY_HAVE_ARRIVED`` on the request before a
+    retry that follows an attempt which may have reached the server. With a deadline
+    (``extensions.DEADLINE``) each attempt's httpx timeouts are clipped to the time left,
+    no wait that would end past it starts, and an attempt that would start after it
+    raises `DeadlineExceeded`.
 
     Args:
         inner: the transport that sends each attempt (normally the auth layer).
@@ -223,6 +231,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     def _before_sleep(self, retry_state: _t.RetryCallState) -> None:
         call, outcome = _call(retry_state), _outcome(retry_state)
+        if not isinstance(outcome, _NOTHING_SENT):
+            # The failed attempt may have acted: whoever reads the call's outcome must know.
+            call.request.extensions[MAY_HAVE_ARRIVED] = True
         if isinstance(outcome, httpx.Response):
             cause = f"HTTP {outcome.status_code}"
         else:
