@@ -7,6 +7,7 @@ import base64
 import httpx
 
 from lean_async._config import Secret
+from lean_async.transport import _shortcuts
 from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AuthTransport"]
@@ -56,43 +57,21 @@ class AuthTransport(httpx.AsyncBaseTransport):
             # Response headers have arrived (or the send failed): the bytes are gone.
             # The sender may have replaced the headers object: redact the one it holds now.
             current = request.headers
-            entries = getattr(current, "_list", None)
-            if (
-                current is headers
-                and isinstance(entries, list)
-                and 0 <= index < len(entries)
-                and entries[index][1] == b"authorization"
-            ):
-                entries[index] = _REDACTED_ENTRY
-            else:
+            if not (current is headers and _shortcuts.swap_entry(current, index, _REDACTED_ENTRY)):
                 current["Authorization"] = REDACTED_AUTHORIZATION
                 if current is not headers:
                     headers["Authorization"] = REDACTED_AUTHORIZATION
 
     def _swap(self, headers: httpx.Headers) -> int:
-        """Put the credential in *headers* through httpx's own list; its index, or -1.
+        """Put the credential in *headers* as a prepared entry; its index, or -1.
 
-        ``headers["Authorization"] = ...`` encodes both strings and scans every entry on
-        each call; this stores the prepared entry instead. -1 when httpx keeps its
-        headers some other way (then the public setter is used).
+        -1 when the shortcut is off or the header was there twice (then the public
+        setter is used); see `lean_async.transport._shortcuts.put_entry`.
         """
-        entries = getattr(headers, "_list", None)
-        if type(entries) is not list:
-            return -1
-        # The (name, lowercased name, value) entry httpx.Headers keeps for the header.
-        entry = (
-            b"Authorization",
-            b"authorization",
-            self._authorization.get_secret_value().encode(),
+        return _shortcuts.put_entry(
+            headers,
+            (b"Authorization", b"authorization", self._authorization.get_secret_value().encode()),
         )
-        names = [existing[1] for existing in entries]
-        if b"authorization" not in names:  # the usual case: one scan, in C
-            entries.append(entry)
-            return len(entries) - 1
-        index = names.index(b"authorization")
-        entries[index] = entry
-        # A repeated Authorization header would survive a single store.
-        return index if names.count(b"authorization") == 1 else -1
 
     async def aclose(self) -> None:
         """Close the inner transport."""

@@ -8,13 +8,10 @@ import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES
 from lean_async.errors import APIResponseValidationError
+from lean_async.transport import _shortcuts
 from lean_async.transport.extensions import call_context
 
 __all__ = ["ResponseLimitTransport"]
-
-# A read response no longer needs its stream; an empty one replaces it so that the
-# response stops referring to the connection's objects (which hold the sent headers).
-_READ_STREAM = httpx.ByteStream(b"")
 
 
 class ResponseLimitTransport(httpx.AsyncBaseTransport):
@@ -78,10 +75,8 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
         except BaseException:
             await response.aclose()
             raise
-        # What Response.aread() itself stores; done here to keep the running count.
-        response._content = content
-        response.stream = _READ_STREAM
-        return response
+        # What Response.aread() would store; done here to keep the running count.
+        return _shortcuts.read_response(response, content, request)
 
     async def aclose(self) -> None:
         """Close the inner transport."""
