@@ -5,8 +5,9 @@ header and cookie merging, auth and redirect generators). `RequestFactory` keeps
 the same for every call of a client (the parsed base URL, the default headers, the JSON
 encoder) and builds each request from it; the transport stack does the rest.
 
-The shortcuts into httpx's (and the json module's) internals live in
-`lean_async.transport._shortcuts`, each chosen at import with the public path as fallback.
+The one shortcut into httpx's internals used here (joining a path onto the parsed base
+URL) lives in `lean_async.transport._shortcuts`, chosen at import with the public path
+as fallback.
 """
 
 from __future__ import annotations
@@ -110,31 +111,18 @@ class RequestFactory:
             extra.append((b"Content-Length", str(len(content)).encode("ascii")))
         if idempotency_key:
             extra.append((b"Idempotency-Key", idempotency_key.encode()))
-        # The URL object is shared by the calls to one path, so the aiohttp base
-        # converts it once.
-        return _shortcuts.new_request(
-            method.upper(),
-            self.base.join(path),
-            _shortcuts.headers_plus(self._template, extra),
-            content,
-            extensions,
-        )
+        url = self.base.join(path)
+        # stream= skips httpx's header inference (Host and the body headers are set
+        # here); the URL, headers and extensions are then set as they are, not copied:
+        # the calls to one path share its URL object, so the aiohttp base converts it once.
+        request = httpx.Request(method.upper(), url, stream=httpx.ByteStream(content))
+        request.url = url
+        request.headers = httpx.Headers(self._template.raw + extra)
+        request.extensions = extensions
+        request.read()  # sets request.content, as httpx does for a bytes body
+        return request
 
 
 def _encode(body: Any) -> bytes:
-    """Return *body* as httpx's JSON bytes.
-
-    A flat object of strings (most request bodies: money and times are strings on the
-    wire) is joined from the encoder's own string escapes, a third cheaper than
-    walking it with the general encoder; the bytes are the same.
-    """
-    escape = _shortcuts.json_string
-    if body.__class__ is dict and escape is not _shortcuts.PUBLIC["json_string"]:
-        members = []
-        for key, value in body.items():
-            if key.__class__ is not str or value.__class__ is not str:
-                break
-            members.append(escape(key) + ":" + escape(value))
-        else:
-            return ("{" + ",".join(members) + "}").encode()
+    """Return *body* as httpx's JSON bytes (compact, UTF-8, no NaN)."""
     return _ENCODER.encode(body).encode()

@@ -278,13 +278,12 @@ def _headers(headers: httpx.Headers, host: bytes | None, data: bytes | None) -> 
     ``Host`` from the URL, ``Content-Length`` from the body and, on HTTP/1.1, needs no
     ``Connection: keep-alive``: each of those is left to it when it would be the same.
     """
-    entries = _shortcuts.header_entries(headers)
     return CIMultiDict(
         [
             (name.decode(), value.decode())
-            for name, lowered, value in entries
-            if lowered not in _WRITTEN_BY_AIOHTTP
-            or not _same_as_written(lowered, value, host, data)
+            for name, value in headers.raw
+            if name.lower() not in _WRITTEN_BY_AIOHTTP
+            or not _same_as_written(name.lower(), value, host, data)
         ]
     )
 
@@ -306,15 +305,15 @@ def _response(
     # the connection back now. Only without Content-Encoding, whose decoding could
     # inflate the body past the response limit before that layer sees it.
     complete = body.is_eof() and "Content-Encoding" not in response.headers
-    result = _shortcuts.new_response(
+    result = httpx.Response(
         response.status,
-        response.raw_headers,
-        _READ if complete else _Body(response, request, slots),
-        {
+        headers=response.raw_headers,
+        stream=_READ if complete else _Body(response, request, slots),
+        extensions={
             "http_version": _HTTP_VERSIONS.get(response.version or (1, 1), b"HTTP/1.1"),
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         },
-        request,
+        request=request,
     )
     if complete:
         # Handed over read (as ResponseLimitTransport does): building the response with

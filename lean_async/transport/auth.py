@@ -7,12 +7,9 @@ import base64
 import httpx
 
 from lean_async._config import Secret
-from lean_async.transport import _shortcuts
 from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AuthTransport"]
-
-_REDACTED_ENTRY = (b"Authorization", b"authorization", REDACTED_AUTHORIZATION.encode())
 
 
 class AuthTransport(httpx.AsyncBaseTransport):
@@ -48,30 +45,16 @@ class AuthTransport(httpx.AsyncBaseTransport):
             The inner transport's response.
         """
         headers = request.headers
-        index = self._swap(headers)
-        if index < 0:
-            headers["Authorization"] = self._authorization.get_secret_value()
+        headers["Authorization"] = self._authorization.get_secret_value()
         try:
             return await self._inner.handle_async_request(request)
         finally:
             # Response headers have arrived (or the send failed): the bytes are gone.
             # The sender may have replaced the headers object: redact the one it holds now.
             current = request.headers
-            if not (current is headers and _shortcuts.swap_entry(current, index, _REDACTED_ENTRY)):
-                current["Authorization"] = REDACTED_AUTHORIZATION
-                if current is not headers:
-                    headers["Authorization"] = REDACTED_AUTHORIZATION
-
-    def _swap(self, headers: httpx.Headers) -> int:
-        """Put the credential in *headers* as a prepared entry; its index, or -1.
-
-        -1 when the shortcut is off or the header was there twice (then the public
-        setter is used); see `lean_async.transport._shortcuts.put_entry`.
-        """
-        return _shortcuts.put_entry(
-            headers,
-            (b"Authorization", b"authorization", self._authorization.get_secret_value().encode()),
-        )
+            current["Authorization"] = REDACTED_AUTHORIZATION
+            if current is not headers:
+                headers["Authorization"] = REDACTED_AUTHORIZATION
 
     async def aclose(self) -> None:
         """Close the inner transport."""

@@ -252,17 +252,6 @@ def test_a_content_length_that_differs_from_the_body_is_kept() -> None:
     assert _headers(request.headers, b"127.0.0.1:1", None).getall("Content-Length") == ["5"]
 
 
-def test_headers_convert_alike_with_the_shortcut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the header-entries shortcut (a changed httpx) headers convert the same."""
-    from lean_async.transport import _shortcuts
-
-    headers = httpx.Headers({"Host": "h", "X-A": "1", "Connection": "close"})
-    plain = _headers(headers, b"h", None)
-    monkeypatch.setattr(_shortcuts, "header_entries", _shortcuts.PUBLIC["header_entries"])
-    assert list(_headers(headers, b"h", None).items()) == list(plain.items())
-    assert list(plain.items()) == [("X-A", "1"), ("Connection", "close")]
-
-
 async def test_a_streaming_request_body_is_refused(transport: AiohttpTransport) -> None:
     """A request body not built as bytes is refused before anything is sent."""
 
