@@ -5,9 +5,9 @@ header and cookie merging, auth and redirect generators). `RequestFactory` keeps
 the same for every call of a client (the parsed base URL, the default headers, the JSON
 encoder) and builds each request from it; the transport stack does the rest.
 
-The one shortcut into httpx's internals used here (joining a path onto the parsed base
-URL) lives in `lean_async.transport._shortcuts`, chosen at import with the public path
-as fallback.
+The shortcuts into httpx's internals used here (joining a path onto the parsed base URL,
+a Request without its constructor's copies) live in `lean_async.transport._shortcuts`,
+each chosen at import with the public path as fallback.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ class RequestFactory:
         headers: the headers every request carries (``Host`` is added from the URL).
     """
 
-    __slots__ = ("_template", "base")
+    __slots__ = ("_json_template", "_template", "base")
 
     def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
         self.base = BaseURL(base_url)
         self._template = httpx.Headers({"Host": self.base.url.netloc.decode("ascii"), **headers})
+        # Copying a Headers is httpx's cheap case (no normalising): one template per body.
+        self._json_template = httpx.Headers(self._template)
+        self._json_template["Content-Type"] = "application/json"
 
     def build(
         self,
@@ -101,26 +104,20 @@ class RequestFactory:
             idempotency_key: the ``Idempotency-Key`` header, if any.
             extensions: the request's extensions (timeout and lean-async's settings).
         """
-        extra: list[tuple[bytes, bytes]] = []
         if json is None:
             content = b""
+            headers = httpx.Headers(self._template)  # a copy of the template's entries
         else:
             content = _encode(json)
-            extra.append((b"Content-Type", b"application/json"))
+            headers = httpx.Headers(self._json_template)
         if content or method in _BODY_METHODS:
-            extra.append((b"Content-Length", str(len(content)).encode("ascii")))
+            headers["Content-Length"] = str(len(content))
         if idempotency_key:
-            extra.append((b"Idempotency-Key", idempotency_key.encode()))
-        url = self.base.join(path)
-        # stream= skips httpx's header inference (Host and the body headers are set
-        # here); the URL, headers and extensions are then set as they are, not copied:
-        # the calls to one path share its URL object, so the aiohttp base converts it once.
-        request = httpx.Request(method.upper(), url, stream=httpx.ByteStream(content))
-        request.url = url
-        request.headers = httpx.Headers(self._template.raw + extra)
-        request.extensions = extensions
-        request.read()  # sets request.content, as httpx does for a bytes body
-        return request
+            headers["Idempotency-Key"] = idempotency_key
+        # The calls to one path share its URL object, so the aiohttp base converts it once.
+        return _shortcuts.new_request(
+            method.upper(), self.base.join(path), headers, content, extensions
+        )
 
 
 def _encode(body: Any) -> bytes:

@@ -83,6 +83,19 @@ def test_a_read_response_holds_its_content_either_way() -> None:
     assert "content-encoding" not in public.headers  # the content is decoded already
 
 
+def test_built_requests_agree() -> None:
+    """The request without its constructor's copies is the request httpx builds."""
+    headers = httpx.Headers({"Host": "h", "Content-Length": "2"})
+    url = httpx.URL("https://h/api/gig")
+    args = ("POST", url, headers, b"{}", {"timeout": None})
+    fast, public = _shortcuts.new_request(*args), _shortcuts.PUBLIC["new_request"](*args)
+    assert vars(fast).keys() == vars(public).keys()
+    assert (fast.method, fast.url, fast.content) == (public.method, public.url, public.content)
+    assert fast.headers.multi_items() == public.headers.multi_items()
+    assert fast.url is public.url is url  # shared, not copied: the aiohttp base keys on it
+    assert fast.headers is headers  # the call's own, not copied
+
+
 @pytest.mark.parametrize("path", ["gig", "gig/g-1", "customer/uid%2F1", "specialpayment/a_b~c"])
 def test_joined_paths_agree(path: str) -> None:
     """A plain relative path below the base gives the URL httpx parses."""
