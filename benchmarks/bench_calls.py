@@ -20,6 +20,16 @@ POST. Budgets: ``customers.get`` <= 0.4x, ``gigs.create`` <= 0.6x the raw httpx 
 list decoding <= 3x ``json.loads``.
 
     python benchmarks/bench_calls.py [--calls 500] [--rounds 21] [--wall]
+
+``--shortcuts`` measures instead what each shortcut of `lean_async.transport._shortcuts`
+is worth: per call, with every shortcut on against the same call with that one off (its
+public path), interleaved in one run, on the calls that use it: ``gigs.create`` and
+``customers.get`` (a new id each call, so the URL is joined each time) on the no-op base,
+and ``gigs.create`` on the aiohttp base against the canned server on loopback (this
+process's CPU only). It also measures the telemetry check through OpenTelemetry's public
+getters (the API installed, no SDK) against a client without telemetry.
+
+    python benchmarks/bench_calls.py --shortcuts [--calls 300] [--rounds 11]
 """
 
 from __future__ import annotations
@@ -29,10 +39,13 @@ import asyncio
 import datetime as dt
 import gc
 import json
+import os
+import signal
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 
@@ -211,11 +224,180 @@ async def main(calls: int, rounds: int) -> None:
         )
 
 
+# Which calls each shortcut is on the path of. Measured and removed for issue 18 (under
+# 5 % of a call each): new_response, headers_plus, put_entry+swap_entry, header_entries,
+# json_string (see lean_async/transport/_shortcuts.py).
+SHORTCUT_CASES: dict[str, tuple[str, ...]] = {
+    "new_request": ("gigs.create", "customers.get new id", "aiohttp gigs.create"),
+    "read_response": ("gigs.create", "aiohttp gigs.create"),
+    "join_path": ("customers.get new id",),
+}
+
+
+async def shortcuts(calls: int, rounds: int) -> None:
+    """Measure each shortcut on against off, and the public telemetry check; print a table."""
+    import itertools
+
+    from _server_process import free_port, start_server
+
+    from lean_async._telemetry import _guard
+    from lean_async.transport import _shortcuts
+
+    port = free_port()
+    server = start_server(str(Path(__file__).with_name("canned_server.py")), str(port), port=port)
+    try:
+        canned = LeanClient(api_key="bench-key", base_url=BASE_URL, transport=CannedTransport())
+        loopback = LeanClient(api_key="bench-key", base_url=f"http://127.0.0.1:{port}/api/")
+        _guard.ENABLED = False  # a client built as if opentelemetry-api were not installed
+        try:
+            untraced = LeanClient(
+                api_key="bench-key", base_url=BASE_URL, transport=CannedTransport()
+            )
+        finally:
+            _guard.ENABLED = True
+        ids = itertools.count()
+        arguments = {
+            "partner_user_id": "uid_847834395730535",
+            "gig_id": "g-1",
+            "total_amount": "15.00",
+            "tips": "3.00",
+            "expenses": "2.00",
+            "description": "SFO Airport to 410 Market Street",
+            "start_time": START,
+            "end_time": START + dt.timedelta(minutes=27),
+        }
+
+        calls_by_case: dict[str, Callable[[], Awaitable[object]]] = {
+            "gigs.create": lambda: canned.gigs.create(**arguments),  # type: ignore[arg-type]
+            "customers.get new id": lambda: canned.customers.get(f"uid_{next(ids)}"),
+            "aiohttp gigs.create": lambda: loopback.gigs.create(**arguments),  # type: ignore[arg-type]
+        }
+        for call in calls_by_case.values():  # warm up: pools, compiled bodies
+            for _ in range(50):
+                await call()
+
+        def switch(name: str, on: bool) -> None:
+            for part in name.split("+"):
+                public = _shortcuts.PUBLIC[part]
+                setattr(_shortcuts, part, originals[part] if on else public)
+
+        originals = {name: getattr(_shortcuts, name) for name in _shortcuts.PUBLIC}
+        times: dict[tuple[str, str], tuple[list[float], list[float]]] = {
+            (name, case): ([], []) for name, cases in SHORTCUT_CASES.items() for case in cases
+        }
+        otel: tuple[list[float], list[float]] = ([], [])
+        for _ in range(rounds):
+            for (name, case), (on_times, off_times) in times.items():
+                on_times.append(await per_call(calls_by_case[case], calls))
+                switch(name, False)
+                try:
+                    off_times.append(await per_call(calls_by_case[case], calls))
+                finally:
+                    switch(name, True)
+            otel[0].append(await per_call(calls_by_case["gigs.create"], calls))
+            otel[1].append(await per_call(lambda: untraced.gigs.create(**arguments), calls))  # type: ignore[arg-type]
+        await canned.aclose()
+        await loopback.aclose()
+        await untraced.aclose()
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait()
+
+    operations = _operations(canned, loopback, arguments)
+    micro: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in operations}
+    for _ in range(rounds):
+        for name, (times_used, operation) in operations.items():
+            micro[name][0].append(per_decode(operation, calls * 10) * times_used)
+            switch(name, False)
+            try:
+                micro[name][1].append(per_decode(operation, calls * 10) * times_used)
+            finally:
+                switch(name, True)
+
+    kind = "wall" if WALL else "CPU"
+    print(f"{calls} calls a run, {rounds} interleaved rounds, median {kind} us\n")
+    call_us = {
+        case: statistics.median(next(on for (_, used), (on, _) in times.items() if used == case))
+        for case in calls_by_case
+    }
+    print("What each shortcut's own operation costs per call, on and off (its uses per call):\n")
+    print(
+        "| shortcut | on us | off us | saves us | of gigs.create | of customers.get "
+        "| of aiohttp gigs.create |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, (on_times, off_times) in micro.items():
+        saved = statistics.median(b - a for a, b in zip(on_times, off_times, strict=True))
+        shares = [
+            f"{saved / call_us[case] * 100:.1f} %" if case in SHORTCUT_CASES[name] else "-"
+            for case in calls_by_case
+        ]
+        print(
+            f"| {name} | {statistics.median(on_times):.2f} | {statistics.median(off_times):.2f} | "
+            f"{saved:.2f} | {' | '.join(shares)} |"
+        )
+    print("\nWhole calls with every shortcut on, and with that one off:\n")
+    print("| shortcut | call | on us | off us | saves | share of the call |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (name, case), (on_times, off_times) in times.items():
+        saved = statistics.median(b - a for a, b in zip(on_times, off_times, strict=True))
+        on = statistics.median(on_times)
+        print(
+            f"| {name} | {case} | {on:.1f} | {statistics.median(off_times):.1f} | "
+            f"{saved:.1f} | {saved / on * 100:.1f} % |"
+        )
+    cost = statistics.median(a - b for a, b in zip(otel[0], otel[1], strict=True))
+    traced = statistics.median(otel[0])
+    print(
+        f"| (OpenTelemetry public getters, no SDK) | gigs.create | {traced:.1f} | "
+        f"{statistics.median(otel[1]):.1f} (no API) | costs {cost:.1f} | "
+        f"{cost / traced * 100:.1f} % |"
+    )
+
+
+def _operations(
+    canned: LeanClient, loopback: LeanClient, arguments: dict[str, object]
+) -> dict[str, tuple[int, Callable[[], object]]]:
+    """Each shortcut's own operation as a call does it: (uses per call, operation)."""
+    from lean_async.transport import _shortcuts
+
+    factory = canned._shared.requests
+    request = factory.build(
+        "POST", "gig", json={"a": "b"}, idempotency_key="k", extensions={"timeout": None}
+    )
+    raw = (
+        (b"Content-Type", b"application/json"),
+        (b"Content-Length", str(len(GIG_BODY)).encode()),
+        (b"Date", b"Mon, 07 Dec 2026 14:00:00 GMT"),
+        (b"Connection", b"keep-alive"),
+    )
+    ids = iter(range(10**9))
+    stream = httpx.ByteStream(b"")
+
+    def read() -> object:
+        response = httpx.Response(200, headers=raw, stream=stream, request=request)
+        return _shortcuts.read_response(response, GIG_BODY, request)
+
+    def join() -> object:
+        return _shortcuts.join_path(factory.base.url, BASE_URL, f"customer/u{next(ids)}")
+
+    def build() -> object:
+        return _shortcuts.new_request("POST", url, headers, b"{}", {"timeout": None})
+
+    url, headers = request.url, request.headers
+    # read_response: once in the response-limit layer (on aiohttp also in the base).
+    return {"new_request": (1, build), "read_response": (1, read), "join_path": (1, join)}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--wall", action="store_true", help="time with the wall clock")
+    parser.add_argument("--shortcuts", action="store_true", help="what each shortcut is worth")
     arguments = parser.parse_args()
     WALL = arguments.wall
-    asyncio.run(main(arguments.calls, arguments.rounds))
+    if arguments.shortcuts:
+        asyncio.run(shortcuts(arguments.calls, arguments.rounds))
+    else:
+        asyncio.run(main(arguments.calls, arguments.rounds))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 import attrs
 import httpx
 
-from lean_async import _config, _logging
+from lean_async import _config, _logging, _outcome
 from lean_async._convert import StructureError, structure, structure_list
 from lean_async._reconcile import matches
 from lean_async._request import RequestFactory
@@ -73,6 +73,7 @@ class _Shared:
     """What every `with_options` copy of one client shares: the stack, target and pool."""
 
     __slots__ = (
+        "answered_keys",
         "backend",
         "closed",
         "environment",
@@ -97,6 +98,7 @@ class _Shared:
         self.environment = environment
         self.redactor = redactor
         self.closed = False
+        self.answered_keys = _outcome.AnsweredKeys()  # tells a same-process re-run
         self.requests = RequestFactory(
             base_url,
             {
@@ -428,36 +430,98 @@ class LeanClient:
         A 400 or 409 answer looks the object up at *lookup_path*: when it exists and
         matches what was sent (the retry after a lost answer, a re-run batch), it is
         returned; when it differs, `ConflictError` shows both; when there is none, the
-        original error stands.
+        original error stands. When asked (`lean_async._outcome.recording`), it reports
+        whether this call made the object or found it already there.
         """
+        outcome = _outcome.current()
+        started = time.monotonic() if outcome is not None else 0.0
+        request = self._build("POST", path, body, None, True)
         try:
-            return await self._send("POST", path, json=body, replay_safe=True, cast_to=cast_to)
+            response = await self._exchange(request, path)
         except (BadRequestError, ConflictError) as error:
-            request = self._build("GET", lookup_path, None, None, False)
+            lookup = self._build("GET", lookup_path, None, None, False)
             try:
-                response = await self._exchange(request, lookup_path)
+                found = await self._exchange(lookup, lookup_path)
             except NotFoundError:
                 raise error from None
             # The answer is parsed once: the model and the comparison read the same JSON.
             try:
-                data = jsonlib.loads(response.content)
+                data = jsonlib.loads(found.content)
             except (ValueError, RecursionError):
                 data = _UNREAD  # not JSON: `_decode` says so
-            existing: T = self._decode(request, response, cast_to, data)
-            if matches(body, data, cast_to):
-                return existing
-            raise ConflictError(
-                f"{lookup_path} already exists with different values than were sent",
-                existing=existing,
-                sent=body,
-                response=error.response,
-                method=error.method,
-                url=error.url,
-                attempts=error.attempts,
-                idempotency_key=error.idempotency_key,
-                status_code=error.status_code,
-                body=error.body,
-            ) from error
+            existing: T = self._decode(lookup, found, cast_to, data)
+            if not matches(body, data, cast_to):
+                raise ConflictError(
+                    f"{lookup_path} already exists with different values than were sent",
+                    existing=existing,
+                    sent=body,
+                    response=error.response,
+                    method=error.method,
+                    url=error.url,
+                    attempts=error.attempts,
+                    idempotency_key=error.idempotency_key,
+                    status_code=error.status_code,
+                    body=error.body,
+                ) from error
+            if outcome is not None:
+                if outcome.earlier or ext.earlier_attempt_may_have_arrived(request):
+                    # An earlier attempt's answer was lost: it may be this call's own.
+                    outcome.created = self._made_since(existing, found, started, outcome)
+                else:  # no attempt before the one answered "exists" reached Lean
+                    outcome.created = False
+            return existing
+        value: T = self._decode(request, response, cast_to)
+        if outcome is not None:
+            outcome.created = True  # the unique key was free: this call made it
+        return value
+
+    async def _create_keyed(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        cast_to: type[T],
+    ) -> T:
+        """POST a create protected by an ``Idempotency-Key`` (*idempotency_key*, else fresh).
+
+        When asked (`lean_async._outcome.recording`), it reports whether this call made
+        the object: always under a key it made itself; under the caller's key, which a
+        repeat answers with the original answer unmarked, not when this client saw that
+        key answered before, else by ``createdAt`` on Lean's clock.
+        """
+        outcome = _outcome.current()
+        started = time.monotonic() if outcome is not None else 0.0
+        request = self._build("POST", path, body, idempotency_key, True)
+        response = await self._exchange(request, path)
+        value: T = self._decode(request, response, cast_to)
+        if outcome is not None:
+            if idempotency_key is None:
+                outcome.created = True  # nobody else knew the key
+            else:
+                answered = self._shared.answered_keys
+                payment_id = getattr(value, "id", None)
+                if answered.answered_before(idempotency_key, payment_id, started - outcome.earlier):
+                    outcome.created = False  # a repeat of a call this client saw answered
+                else:
+                    outcome.created = self._made_since(value, response, started, outcome)
+                answered.add(idempotency_key, payment_id, time.monotonic())
+        return value
+
+    @staticmethod
+    def _made_since(
+        value: object, response: httpx.Response, started: float, outcome: _outcome.Outcome
+    ) -> bool | None:
+        """Return whether *value* (from *response*) was made since the operation started.
+
+        Judged on Lean's clock: the answer's ``Date`` less the time since *started* (the
+        call's monotonic start) and the operation's earlier attempts (`lean_async._outcome`).
+        """
+        return _outcome.made_since(
+            getattr(value, "created_at", None),
+            response.headers.get("date"),
+            time.monotonic() - started + outcome.earlier,
+        )
 
     def _build(
         self,

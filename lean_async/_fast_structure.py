@@ -31,6 +31,8 @@ from typing import Any
 
 import attrs
 
+from lean_async._generated import compile_function
+
 __all__ = ["FastStructurer", "compile_structurer", "open_enum_of"]
 
 _UTC = dt.UTC
@@ -176,11 +178,13 @@ def compile_structurer(
             compiler.names[f"_set{index}"] = setter
             emit(f"    _set{index}(m, a{index})")
         emit("    return m")
-    namespace = dict(compiler.names)
-    source = "\n".join(compiler.lines)
-    code = compile(source, f"<lean_async fast structure {cls.__qualname__}>", "exec")
-    exec(code, namespace)  # noqa: S102 - source built above from the model's own fields
-    function: Callable[[Any], Any] = namespace["structure"]
+    # Source built above from the model's own fields; registered for tracebacks.
+    function: Callable[[Any], Any] = compile_function(
+        "\n".join(compiler.lines),
+        f"<lean_async fast structure {cls.__qualname__}>",
+        dict(compiler.names),
+        "structure",
+    )
     return function
 
 

@@ -102,8 +102,8 @@ def take_api_key(given: object, fallback: str | None = None) -> tuple[Secret[str
     return Secret(value), ""
 
 
-def basic_authorization(api_key: Secret[str]) -> Secret[bytes]:
-    """The ``Authorization`` value for *api_key*: ``Basic base64(key + ":")``, as bytes.
+def basic_authorization(api_key: Secret[str]) -> Secret[str]:
+    """The ``Authorization`` value for *api_key*: ``Basic base64(key + ":")``.
 
     Raises:
         ValueError: the key holds whitespace, control characters or invalid text
@@ -111,7 +111,9 @@ def basic_authorization(api_key: Secret[str]) -> Secret[bytes]:
     """
     if _key_problem(api_key.get_secret_value()) is not None:
         raise ValueError("the API key cannot be sent in an HTTP header")
-    return Secret(b"Basic " + base64.b64encode(api_key.get_secret_value().encode() + b":"))
+    return Secret(
+        "Basic " + base64.b64encode(api_key.get_secret_value().encode() + b":").decode("ascii")
+    )
 
 
 class WebhookKeys:

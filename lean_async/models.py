@@ -210,12 +210,19 @@ class BatchResult(Generic[_T_co]):
         value: the created model (`Gig`, `SpecialPayment`) when the call succeeded.
         error: the `LeanError` that ended the call otherwise: a `ValidationError`
             (nothing was sent) or an `APIError` (which carries the idempotency key).
+        created: whether this call paid (True) or found the payment already there
+            (False: a re-run, another process, an earlier call with the same key); None
+            when the call failed or Lean's answer could not tell (no ``Date`` header).
+            Told from the call and Lean's own clock, never this machine's; a payment
+            someone else made within the second before the call started may count as
+            paid by it (README "Created or already there").
     """
 
     index: int
     item: Any = attrs.field(repr=False)
     value: _T_co | None = None
     error: LeanError | None = None
+    created: bool | None = None
 
     @property
     def ok(self) -> bool:

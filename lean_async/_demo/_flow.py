@@ -27,6 +27,7 @@ from lean_async._client import LeanClient
 from lean_async._demo._payroll import PAYROLL_WORKERS, ProgressFactory, pay_payroll
 from lean_async._demo._receiver import WebhookReceiver
 from lean_async._demo._tally import Payout, Tally
+from lean_async._outcome import recording
 from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.models import Customer, EventType, Gig, PaymentStatus, SpecialPayment
 from lean_async.sandbox import ConnectionReset, DropAfterCommit, Sandbox, ServerError
@@ -71,6 +72,8 @@ class _Flow:
         self.customer: Customer | None = None
         self.gig_ids: list[str] = []
         self.payment_ids: list[str] = []
+        # Per payment id, whether a call of this run paid it (what the calls reported).
+        self.created: dict[str, bool | None] = {}
         self.forged_sent = 0  # deliveries the demo forged on purpose, to be refused
 
     # -- the steps -------------------------------------------------------------
@@ -243,6 +246,12 @@ class _Flow:
             return []
         return [f"{a.status_code} {a.reason}" for a in refused]
 
+    def _record(self, payment_id: str, created: bool | None) -> None:
+        """Note a call's outcome: paid by this run once any of its calls paid it."""
+        before = self.created.get(payment_id, False)
+        if before is not True:  # True stays; unsure (None) outweighs "already there"
+            self.created[payment_id] = before if created is False else created
+
     def _sandbox(self) -> Sandbox:
         if self.sandbox is None:
             raise _Skip("fault injection needs the built-in sandbox")
@@ -256,27 +265,31 @@ class _Flow:
     async def _create_gig(self, description: str, total: str, tips: str, expenses: str) -> Gig:
         gig_id = f"gig_demo_{self.run_id}_{len(self.gig_ids) + 1}"
         end = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        gig = await self.lean.gigs.create(
-            partner_user_id=self.user_id,
-            gig_id=gig_id,
-            total_amount=total,
-            tips=tips,
-            expenses=expenses,
-            description=description,
-            start_time=end - dt.timedelta(minutes=35),
-            end_time=end,
-        )
+        with recording() as outcome:
+            gig = await self.lean.gigs.create(
+                partner_user_id=self.user_id,
+                gig_id=gig_id,
+                total_amount=total,
+                tips=tips,
+                expenses=expenses,
+                description=description,
+                start_time=end - dt.timedelta(minutes=35),
+                end_time=end,
+            )
+        self._record(gig.gig_id, outcome.created)
         self.gig_ids.append(gig.gig_id)
         return gig
 
     async def _special_payment(self, amount: str, kind: str, key: str | None) -> SpecialPayment:
-        payment = await self.lean.special_payments.create(
-            partner_user_id=self.user_id,
-            amount=amount,
-            type=kind,
-            description=f"demo {kind}",
-            idempotency_key=key,
-        )
+        with recording() as outcome:
+            payment = await self.lean.special_payments.create(
+                partner_user_id=self.user_id,
+                amount=amount,
+                type=kind,
+                description=f"demo {kind}",
+                idempotency_key=key,
+            )
+        self._record(payment.id, outcome.created)
         if payment.id not in self.payment_ids:
             self.payment_ids.append(payment.id)
         return payment
@@ -377,6 +390,7 @@ async def _tally(flow: _Flow) -> Tally:
             partner_user_id=g.partner_user_id or flow.user_id,
             amount=g.total_amount,
             status=str(g.status),
+            created=flow.created.get(g.gig_id),
         )
         for g in gigs
         if g.gig_id in flow.gig_ids
@@ -388,6 +402,7 @@ async def _tally(flow: _Flow) -> Tally:
             partner_user_id=p.partner_user_id,
             amount=p.amount,
             status=str(p.status),
+            created=flow.created.get(p.id),
         )
         for p in payments
         if p.id in flow.payment_ids

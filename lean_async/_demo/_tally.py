@@ -20,6 +20,8 @@ class Payout:
     partner_user_id: str
     amount: Decimal
     status: str
+    created: bool | None = None
+    """Whether this run's calls paid it (False: it was already there; None: unknown)."""
 
     @property
     def counts(self) -> bool:
@@ -46,6 +48,16 @@ class Tally:
     def deductions(self) -> tuple[Payout, ...]:
         """The corrections that took money back (amount < 0), FAILED ones left out."""
         return tuple(r for r in self.rows if r.counts and r.amount < 0)
+
+    @property
+    def paid_here(self) -> tuple[Payout, ...]:
+        """The payments this run's calls paid, as they reported (FAILED ones included)."""
+        return tuple(r for r in self.rows if r.created is True)
+
+    @property
+    def already_there(self) -> tuple[Payout, ...]:
+        """The payments this run found already made (by an earlier run)."""
+        return tuple(r for r in self.rows if r.created is False)
 
     @property
     def paid_out(self) -> Decimal:

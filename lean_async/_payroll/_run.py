@@ -14,17 +14,16 @@ Re-running a file pays only what was not paid:
   it a new batch with new keys, so a file must be re-run unchanged (Lean keeps a key
   24 hours).
 
-"Already there" is told from ``createdAt``: a payment the API made before this run
-started (floored to the millisecond, as the API stamps it) was there already. It
-trusts this machine's clock against the API's; a skew moves counts between "created"
-and "already there", never what is paid.
+"Created" or "already there" is what each call reported (`BatchResult.created`, see
+`lean_async._outcome`): told from the call itself and, where it cannot be, from
+``createdAt`` against Lean's own clock (its ``Date`` header), never this machine's. A row
+whose answer could not tell (no ``Date``) is counted as ``unsure``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -84,16 +83,18 @@ class Summary:
     total: int
     created: int = 0
     already_there: int = 0
+    unsure: int = 0  # paid, but Lean's answer did not say whether by this run (no Date)
     failed: Counter[str] = attrs.field(factory=Counter)
     attempted: int = 0
     stopped: bool = False  # Ctrl-C: no row was started after it
+    finished_before: bool = False  # attached to a batch that had finished: paid nothing
     started: float = attrs.field(factory=time.monotonic)
     finished: float | None = None
 
     @property
     def paid(self) -> int:
-        """Rows now paid: created by this run or found already there."""
-        return self.created + self.already_there
+        """Rows now paid: created by this run, found already there, or unsure which."""
+        return self.created + self.already_there + self.unsure
 
     @property
     def failed_count(self) -> int:
@@ -118,7 +119,9 @@ class Summary:
 
     @property
     def rate(self) -> float:
-        """Rows finished per second so far."""
+        """Rows finished per second so far (0 for a batch that had finished before)."""
+        if self.finished_before:
+            return 0.0
         return self.done / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -127,10 +130,6 @@ class Progress(Protocol):
 
     def update(self, summary: Summary) -> None:
         """Show *summary* (called often: throttle if drawing is costly)."""
-
-
-def _floor_to_ms(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 async def pay_file(
@@ -163,7 +162,6 @@ async def pay_file(
         stop: set to stop starting rows (the first Ctrl-C).
         progress: told after each result.
     """
-    started_at = _floor_to_ms(dt.datetime.now(dt.UTC))
     in_flight: dict[int, Row] = {}
     resource: Any = lean.gigs if kind is GIGS else lean.special_payments
 
@@ -198,11 +196,12 @@ async def pay_file(
                 async for result in results:
                     entry = in_flight.pop(result.index)
                     if result.error is None:
-                        created_at = result.value.created_at
-                        if created_at is not None and created_at < started_at:
-                            summary.already_there += 1
-                        else:
+                        if result.created is None:
+                            summary.unsure += 1
+                        elif result.created:
                             summary.created += 1
+                        else:
+                            summary.already_there += 1
                     else:
                         reason = type(result.error).__name__
                         summary.failed[reason] += 1

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 import cattrs.fns
 
+from lean_async._generated import compile_function
 from lean_async._rules.base import Invalid
 
 __all__ = ["compile_body"]
@@ -100,8 +101,8 @@ def compile_body(
     emit(f"    wire = {{{', '.join(literal)}}}")
     lines.extend(statements)
     emit("    return wire")
-    source = "\n".join(lines)
-    code = compile(source, f"<lean_async fast body {model.__qualname__}>", "exec")
-    exec(code, names)  # noqa: S102 - source built above from the model's own rows
-    function: Body = names["body"]
+    # Source built above from the model's own rows; registered for tracebacks.
+    function: Body = compile_function(
+        "\n".join(lines), f"<lean_async fast body {model.__qualname__}>", names, "body"
+    )
     return function

@@ -1,19 +1,18 @@
 """The logical call: one INTERNAL span and one duration point around a public method.
 
 `traced` decorates each resource method. It decides once, when the method is called,
-whether telemetry is configured (`Telemetry.active`); when it is not, the method's own
-coroutine is awaited at once, so an unconfigured call pays one attribute read, one check
-and one coroutine frame. Otherwise the coroutine runs inside `run_call`, under a span named
-``lean.<operation>`` that is current while it runs (so validation errors are on it and
-each attempt's span is its child), with a `CallRecord` in a context variable that the
-attempt layer and the retry layer report to.
+whether telemetry is configured (`Telemetry.active`, through the API's public getters);
+when it is not, the method's own coroutine is awaited at once. Otherwise the coroutine
+runs inside `run_call`, under a span named ``lean.<operation>`` that is current while it
+runs (so validation errors are on it and each attempt's span is its child), with a
+`CallRecord` in a context variable that the attempt layer and the retry layer report to.
 
 The logical span is ``INTERNAL``: only an attempt's span (one HTTP request, see
-`_attempts`) is ``CLIENT``, so a tracing backend counts each request once, and a wait
-(``lean.customers.wait_until_active``) over its polls (``lean.customers.get``) over their
-attempts is not read as three outgoing calls. A call nested in another adds its
-attempts to the outer call's ``lean.attempts`` too, so a wait reports every request
-its polls made.
+`lean_async.transport._attempt`) is ``CLIENT``, so a tracing backend counts each request
+once, and a wait (``lean.customers.wait_until_active``) over its polls
+(``lean.customers.get``) over their attempts is not read as three outgoing calls. A call
+nested in another adds its attempts to the outer call's ``lean.attempts`` too, so a wait
+reports every request its polls made.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from lean_async._telemetry import _guard, names
-from lean_async._telemetry._guard import _metrics_module, _trace_module
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -135,12 +133,7 @@ def traced(
         @functools.wraps(method)
         async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             telemetry = self._telemetry
-            # The common case, inlined: the API without an SDK (or no API at all).
-            if telemetry is None or (
-                telemetry.globals_only
-                and _trace_module._TRACER_PROVIDER is None
-                and _metrics_module._METER_PROVIDER is None
-            ):
+            if telemetry is None:  # no API installed
                 return await method(self, *args, **kwargs)
             active = telemetry.active()
             if active is None:

@@ -53,7 +53,6 @@ class Telemetry:
         "_seen",
         "_tracer_provider",
         "base_path",
-        "globals_only",
     )
 
     def __init__(
@@ -69,9 +68,6 @@ class Telemetry:
         self.base_path = base_path
         self._seen: tuple[Any, Any] = (None, None)
         self._active: Active | None = None
-        # The hot path's test (see `_calls.traced`): both providers are the global ones
-        # and `_guard.no_global_providers` can tell when those are unset.
-        self.globals_only = tracer_provider is None and meter_provider is None and _guard.FAST_CHECK
 
     def __repr__(self) -> str:
         return (
@@ -81,14 +77,13 @@ class Telemetry:
 
     def active(self) -> Active | None:
         """Return where this call reports to, or ``None`` when nothing would record it."""
+        # The global providers through the API's public getters, at each call: a global
+        # provider set after the client was made is used from the next call on.
         tracer_provider, meter_provider = self._tracer_provider, self._meter_provider
-        if tracer_provider is None or meter_provider is None:
-            if tracer_provider is None and meter_provider is None and _guard.no_global_providers():
-                return None
-            if tracer_provider is None:
-                tracer_provider = _guard.trace.get_tracer_provider()
-            if meter_provider is None:
-                meter_provider = _guard.metrics.get_meter_provider()
+        if tracer_provider is None:
+            tracer_provider = _guard.trace.get_tracer_provider()
+        if meter_provider is None:
+            meter_provider = _guard.metrics.get_meter_provider()
         seen = self._seen
         if tracer_provider is seen[0] and meter_provider is seen[1]:
             return self._active
@@ -97,7 +92,7 @@ class Telemetry:
     def _resolve(
         self, tracer_provider: TracerProvider, meter_provider: MeterProvider
     ) -> Active | None:
-        if _is_noop_tracing(tracer_provider) and _is_noop_metrics(meter_provider):
+        if _guard.records_nothing(tracer_provider) and _guard.records_nothing(meter_provider):
             active = None
         else:
             instruments = instruments_for(meter_provider)
@@ -108,14 +103,6 @@ class Telemetry:
         self._seen = (tracer_provider, meter_provider)
         self._active = active
         return active
-
-
-def _is_noop_tracing(provider: TracerProvider) -> bool:
-    return isinstance(provider, _guard.NOOP_TRACER_PROVIDERS)
-
-
-def _is_noop_metrics(provider: MeterProvider) -> bool:
-    return isinstance(provider, _guard.NOOP_METER_PROVIDERS)
 
 
 def telemetry_for(

@@ -186,8 +186,10 @@ def _tally_table(tally: Tally) -> Table:
     table.add_column("id", overflow="fold")
     table.add_column("amount", justify="right")
     table.add_column("status")
+    table.add_column("paid by this run")
     for row in tally.rows:
-        table.add_row(row.kind, row.id, f"{row.amount:.2f}", row.status)
+        by_run = {True: "yes", False: "no, already there", None: "?"}[row.created]
+        table.add_row(row.kind, row.id, f"{row.amount:.2f}", row.status, by_run)
     workers = ", ".join(tally.workers) or "nobody"
     table.add_section()
     table.add_row(
@@ -195,6 +197,12 @@ def _tally_table(tally: Tally) -> Table:
     )
     table.add_row("deductions", _count(tally.deductions, "deduction"), f"{tally.deducted:.2f}", "")
     table.add_row("net", "what the workers received", f"{tally.net:.2f}", "")
+    table.add_row(
+        "this run",
+        f"paid {len(tally.paid_here)}, found {len(tally.already_there)} already there",
+        "",
+        "",
+    )
     return table
 
 

@@ -125,6 +125,8 @@ def print_summary(console: Console, summary: Summary, failures: FailuresWriter) 
     table.add_column("count", justify="right")
     table.add_row("created (paid by this run)", str(summary.created))
     table.add_row("already there (paid before)", str(summary.already_there))
+    if summary.unsure:
+        table.add_row("paid, unsure whether by this run", str(summary.unsure), style="yellow")
     for reason, count in sorted(summary.failed.items()):
         table.add_row(f"failed: {reason}", str(count), style="red")
     if not summary.failed:
@@ -133,9 +135,16 @@ def print_summary(console: Console, summary: Summary, failures: FailuresWriter) 
         table.add_row("not attempted (stopped)", str(summary.not_attempted), style="yellow")
     table.add_section()
     table.add_row("total", str(summary.total))
-    table.add_row("time", f"{summary.seconds:.1f} s")
-    table.add_row("rate", f"{summary.rate:.0f} rows/s")
+    if not summary.finished_before:
+        table.add_row("time", f"{summary.seconds:.1f} s")
+        table.add_row("rate", f"{summary.rate:.0f} rows/s")
     console.print(table)
+    if summary.finished_before:
+        console.print(
+            "This batch had finished before: this run paid nothing (its rows are counted "
+            "as already there).",
+            markup=False,
+        )
     if failures.count:
         console.print(
             f"Failed rows: {failures.path} ({_plural(failures.count, 'row')}); "

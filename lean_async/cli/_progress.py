@@ -34,6 +34,8 @@ def _eta(summary: Summary) -> str:
 
 def progress_line(summary: Summary) -> str:
     """Describe *summary* in one plain line: done/total, failed, rate, ETA."""
+    if summary.finished_before:
+        return f"progress: {summary.done}/{summary.total} done before, nothing paid now"
     return (
         f"progress: {summary.done}/{summary.total} done, {summary.failed_count} failed, "
         f"{summary.rate:.0f} rows/s, ETA {_eta(summary)}"

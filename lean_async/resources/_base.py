@@ -56,6 +56,15 @@ class Client(Protocol):
         self, path: str, body: dict[str, Any], *, lookup_path: str, cast_to: type[T]
     ) -> T: ...
 
+    async def _create_keyed(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        cast_to: type[T],
+    ) -> T: ...
+
 
 class Resource:
     """One API noun; holds the client it sends through.
@@ -64,9 +73,10 @@ class Resource:
     returns the model, built from its row of the endpoint table
     (`lean_async._endpoints`): ``await self._client._send(ROW.method, path,
     cast_to=ROW.response)``, or ``await self._client._create(...)`` for a create
-    protected by a unique key. A `LeanClient.with_options` copy builds its own
-    resources, so they send with the copy's settings. Each public method is a logical
-    call for telemetry: ``@traced(ROW.name)`` gives it its span and metrics.
+    protected by a unique key (``_create_keyed(...)``: by an ``Idempotency-Key``). A
+    `LeanClient.with_options` copy builds its own resources, so they send with the
+    copy's settings. Each public method is a logical call for telemetry:
+    ``@traced(ROW.name)`` gives it its span and metrics.
     """
 
     __slots__ = ("_client", "_telemetry")

@@ -9,7 +9,8 @@ How it runs:
 * Items are pulled from a sync or async iterable only when a slot is free, so at most
   *concurrency* items (and their tasks) exist at once: memory does not grow with the
   number of items.
-* Each finished call becomes a `BatchResult`, yielded as it finishes. A `LeanError`
+* Each finished call becomes a `BatchResult`, yielded as it finishes, with whether the
+  call paid or found its payment already there (`lean_async._outcome`). A `LeanError`
   (a bad item's `ValidationError`, an `APIError`) is a result and the batch goes on;
   any other exception is a bug and propagates, cancelling the calls still in flight.
 * Leaving the ``async for`` early, ``aclose()`` or cancelling the consuming task
@@ -40,6 +41,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 from lean_async import _validate
 from lean_async._logging import logger
+from lean_async._outcome import recording
 from lean_async.errors import LeanError, ValidationError
 from lean_async.models import BatchResult
 
@@ -115,14 +117,16 @@ async def _run(
 ) -> AsyncGenerator[BatchResult[T], None]:
     """The async generator behind `create_many`."""
 
-    async def call(index: int, item: object) -> T:
+    async def call(index: int, item: object) -> tuple[T, bool | None]:
         arguments: Mapping[str, Any] = shape.check(item)
         if prepare is not None:
             arguments = prepare(index, arguments)
-        return await create(**arguments)
+        with recording() as outcome:
+            value = await create(**arguments)
+        return value, outcome.created
 
-    finished: asyncio.Queue[asyncio.Task[T]] = asyncio.Queue()
-    in_flight: dict[asyncio.Task[T], tuple[int, object]] = {}
+    finished: asyncio.Queue[asyncio.Task[tuple[T, bool | None]]] = asyncio.Queue()
+    in_flight: dict[asyncio.Task[tuple[T, bool | None]], tuple[int, object]] = {}
     next_item = _reader(items)
     index = 0
     exhausted = False
@@ -167,11 +171,12 @@ def _reader(items: Items) -> Callable[[], Awaitable[object]]:
     return next_sync
 
 
-def _result(index: int, item: object, task: asyncio.Task[T]) -> BatchResult[T]:
+def _result(index: int, item: object, task: asyncio.Task[tuple[T, bool | None]]) -> BatchResult[T]:
     """Turn a finished call into its result; a bug or a cancellation propagates."""
     error = task.exception()  # raises CancelledError when the call was cancelled
     if error is None:
-        return BatchResult(index=index, item=item, value=task.result())
+        value, created = task.result()
+        return BatchResult(index=index, item=item, value=value, created=created)
     if isinstance(error, LeanError):
         return BatchResult(index=index, item=item, error=error)
     raise error

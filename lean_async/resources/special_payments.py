@@ -52,12 +52,10 @@ class SpecialPayments(Resource):
             APIError: the call failed.
         """
         body = SPECIAL_PAYMENT.body(locals())  # the declaration picks its arguments
-        return await self._client._send(
-            SPECIAL_PAYMENTS_CREATE.method,
+        return await self._client._create_keyed(
             SPECIAL_PAYMENTS_CREATE.path_prefix,
-            json=body,
+            body,
             idempotency_key=idempotency_key,
-            replay_safe=True,
             cast_to=SPECIAL_PAYMENTS_CREATE.response,
         )
 

@@ -18,7 +18,7 @@ applications approved after a delay, payments settling PENDING → SUCCESS (or F
 request), signed webhooks with retries, and fault injection (`Faults`).
 """
 
-from lean_async.sandbox._clock import Clock, ManualClock, RealClock
+from lean_async.sandbox._clock import Clock, ManualClock, RealClock, SkewedClock
 from lean_async.sandbox._faults import (
     ROUTES,
     ConnectionReset,
@@ -59,6 +59,7 @@ __all__ = [
     "Sandbox",
     "SandboxTransport",
     "ServerError",
+    "SkewedClock",
     "WebhookListener",
     "running_server",
     "serve",

@@ -3,17 +3,21 @@
 A request goes: read → Basic auth (401) → ``/_sandbox`` admin, or ``/api`` route
 (404/405) → faults planned for that route (latency, then a reset or 5xx before
 processing) → the handler (its 400/404 answers included) → faults after commit (a
-dropped response or a 5xx in place of the real answer) → the response.
+dropped response or a 5xx in place of the real answer) → the response, with a ``Date``
+header from the sandbox's clock (the server's own ``Date`` is switched off).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import email.utils
 from collections.abc import Callable
 from typing import Final
 
 from lean_async.sandbox._admin import Admin
 from lean_async.sandbox._api import API
+from lean_async.sandbox._clock import Clock
 from lean_async.sandbox._faults import (
     ConnectionAborted,
     ConnectionReset,
@@ -63,6 +67,7 @@ class SandboxApp:
         faults: Faults,
         on_request: Callable[[], None],
         max_body: int,
+        clock: Clock,
     ) -> None:
         self._api_key = api_key
         self._api = api
@@ -70,6 +75,7 @@ class SandboxApp:
         self._faults = faults
         self._on_request = on_request
         self._max_body = max_body
+        self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope (``http`` or ``lifespan``)."""
@@ -84,7 +90,10 @@ class SandboxApp:
             response = await self._respond(request)
         except HTTPError as exc:
             response = exc.response()
-        await send_response(send, response)
+        # Lean's clock, as a server states it: the SDK tells "paid by this call" from
+        # "already there" with it (lean_async._outcome), so it must be the sandbox's own.
+        date = email.utils.format_datetime(self._clock.now().astimezone(dt.UTC), usegmt=True)
+        await send_response(send, response.with_header("date", date))
 
     async def _respond(self, request: Request) -> Response:
         if not authorized(request.header("authorization"), self._api_key):

@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from typing import Final, Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "RealClock", "stamp"]
+__all__ = ["Clock", "ManualClock", "RealClock", "SkewedClock", "stamp"]
 
 MANUAL_EPOCH: Final = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -41,6 +41,38 @@ class RealClock:
 
     def __repr__(self) -> str:
         return "RealClock()"
+
+
+class SkewedClock(RealClock):
+    """The machine's clock, its time of day set off by *skew*: a Lean whose clock is wrong.
+
+    Timestamps (``createdAt``, the ``Date`` header) read ``now() + skew``; scheduling
+    runs on the real monotonic clock. Tests use it to show that no outcome the SDK
+    reports depends on the two machines' clocks agreeing.
+
+    Args:
+        skew: how far ahead (positive) or behind (negative) of this machine.
+    """
+
+    def __init__(self, skew: dt.timedelta) -> None:
+        self.skew = skew
+
+    def now(self) -> dt.datetime:
+        """Return the current UTC time plus the skew."""
+        return super().now() + self.skew
+
+    def shift(self, seconds: float) -> None:
+        """Move the time of day forward by *seconds* (as if that much time had passed).
+
+        Raises:
+            ValueError: *seconds* is negative (a clock never goes backwards).
+        """
+        if seconds < 0:
+            raise ValueError(f"a clock cannot go back {-seconds} s")
+        self.skew += dt.timedelta(seconds=seconds)
+
+    def __repr__(self) -> str:
+        return f"SkewedClock(skew={self.skew!r})"
 
 
 class ManualClock:

@@ -105,6 +105,7 @@ class Sandbox:
             faults=self._faults,
             on_request=self._scheduler.ensure_started,
             max_body=max_body_size,
+            clock=self._clock,
         )
 
     def __repr__(self) -> str:

@@ -72,7 +72,14 @@ def _config(sandbox: Sandbox, host: str, port: int, **kwargs: Any) -> uvicorn.Co
     import uvicorn
 
     return uvicorn.Config(
-        sandbox, host=host, port=port, http=protocol_class(), ws="none", lifespan="on", **kwargs
+        sandbox,
+        host=host,
+        port=port,
+        http=protocol_class(),
+        ws="none",
+        lifespan="on",
+        date_header=False,  # the sandbox states its own clock's Date
+        **kwargs,
     )
 
 

@@ -18,13 +18,13 @@ imported without Temporal) pays nothing twice. A gig's ``gigId`` is its own key.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from lean_async._outcome import recording
 from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, BadRow, Kind, Row
 from lean_async._payroll._rows import _row
 from lean_async.errors import APIError, APIStatusError, LeanError, ValidationError
@@ -137,11 +137,22 @@ class PayrollActivities:
             if kind is SPECIAL_PAYMENTS and not arguments.get("idempotency_key"):
                 arguments["idempotency_key"] = batch_key(item.batch_id, item.index, row.body)
             resource = self._lean.gigs if kind is GIGS else self._lean.special_payments
-            paid: Gig | SpecialPayment = await _heartbeating(resource.create(**arguments))
+            with recording(earlier=_earlier_attempts()) as outcome:
+                paid: Gig | SpecialPayment = await _heartbeating(resource.create(**arguments))
         except LeanError as exc:
             raise classify(exc) from None
-        started_at = dt.datetime.fromisoformat(item.started_at)
-        created_at = paid.created_at
         return ItemPaid(
-            id=paid.id, already_there=created_at is not None and created_at < started_at
+            id=paid.id, already_there=outcome.created is False, unsure=outcome.created is None
         )
+
+
+def _earlier_attempts() -> float:
+    """Seconds from this item's first attempt to this one, on Temporal's clock.
+
+    An earlier attempt (on a worker that died) may have paid the item: a payment found
+    is this batch's when Lean stamped it after the first attempt was scheduled.
+    """
+    info = activity.info()
+    if info.attempt <= 1:
+        return 0.0
+    return max(0.0, (info.current_attempt_scheduled_time - info.scheduled_time).total_seconds())

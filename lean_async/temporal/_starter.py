@@ -178,6 +178,7 @@ async def batch_progress(client: Client, workflow_id: str) -> BatchProgress:
         progress.failed += within.failed
         progress.created += within.created
         progress.already_there += within.already_there
+        progress.unsure += within.unsure
         progress.pending = progress.total - progress.done
     return progress
 
@@ -215,6 +216,7 @@ async def follow_batch(
             pending=0,
             created=summary.created,
             already_there=summary.already_there,
+            unsure=summary.unsure,
         )
     )
     return summary

@@ -16,6 +16,7 @@ __all__ = [
     "ALREADY_THERE",
     "CREATED",
     "FAILED",
+    "UNSURE",
     "BatchInput",
     "BatchProgress",
     "BatchSummary",
@@ -34,6 +35,8 @@ CREATED: Final = "c"
 """An item's outcome letter: paid by this batch."""
 ALREADY_THERE: Final = "a"
 """An item's outcome letter: found already paid before the batch started."""
+UNSURE: Final = "u"
+"""An item's outcome letter: paid, but Lean's answer did not say whether by this batch."""
 FAILED: Final = "f"
 """An item's outcome letter: failed (see the batch's ``failures``)."""
 _PENDING: Final = "-"
@@ -46,15 +49,20 @@ class PayItem:
     batch_id: str
     index: int
     cells: dict[str, str]
-    started_at: str  # ISO 8601, UTC: a payment made before this is "already there"
+    started_at: str  # no longer read (outcomes come from the calls); kept for old histories
 
 
 @dataclass
 class ItemPaid:
-    """What paying one item gave: the payment's id, and whether it was there before."""
+    """What paying one item gave: the payment's id, and whether it was there before.
+
+    Told by the call on Lean's clock (`lean_async._outcome`); *unsure* when Lean's
+    answer could not tell.
+    """
 
     id: str
     already_there: bool
+    unsure: bool = False
 
 
 @dataclass
@@ -112,7 +120,8 @@ class BatchProgress:
     pending: int = 0
     created: int = 0
     already_there: int = 0
-    running_chunk: str | None = None  # the chunk workflow id being paid, if any
+    running_chunk: str | None = None
+    unsure: int = 0  # the chunk workflow id being paid, if any
 
 
 @dataclass
@@ -129,7 +138,8 @@ class BatchSummary:
             count, e.g. ``{"ValidationError": 2, "ConflictError": 1}``; empty when none
             failed. `failed_count` is their sum; ``failures`` has each item.
         outcomes: one letter per item, in item order: ``c`` created by this batch,
-            ``a`` already there before it started, ``f`` failed.
+            ``a`` already there before it started, ``u`` paid but unsure which, ``f``
+            failed.
         failures: every failed item (index, reason, message), in item order.
     """
 
@@ -141,6 +151,7 @@ class BatchSummary:
     failed: dict[str, int]
     outcomes: str
     failures: list[ItemFailure]
+    unsure: int = 0
 
     @property
     def failed_count(self) -> int:

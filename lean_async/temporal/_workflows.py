@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ALREADY_THERE,
         CREATED,
         FAILED,
+        UNSURE,
         BatchInput,
         BatchProgress,
         BatchSummary,
@@ -103,7 +104,10 @@ class PayrollChunk:
                     heartbeat_timeout=timedelta(seconds=chunk.heartbeat_timeout),
                     retry_policy=retry,
                 )
-                self._outcomes[offset] = ALREADY_THERE if paid.already_there else CREATED
+                if paid.unsure:
+                    self._outcomes[offset] = UNSURE
+                else:
+                    self._outcomes[offset] = ALREADY_THERE if paid.already_there else CREATED
             except ActivityError as exc:
                 cause = exc.cause
                 if isinstance(cause, ApplicationError) and cause.type:
@@ -191,8 +195,9 @@ class PayrollBatch:
 def _progress(outcomes: str | list[str], *, total: int | None = None) -> BatchProgress:
     text = "".join(outcomes)
     created, already, failed = text.count(CREATED), text.count(ALREADY_THERE), text.count(FAILED)
+    unsure = text.count(UNSURE)
     total = len(text) if total is None else total
-    done = created + already + failed
+    done = created + already + unsure + failed
     return BatchProgress(
         total=total,
         done=done,
@@ -200,6 +205,7 @@ def _progress(outcomes: str | list[str], *, total: int | None = None) -> BatchPr
         pending=total - done,
         created=created,
         already_there=already,
+        unsure=unsure,
     )
 
 
@@ -218,4 +224,5 @@ def _summary(batch: BatchInput, results: list[ChunkResult]) -> BatchSummary:
         failed=reasons,
         outcomes=outcomes,
         failures=failures,
+        unsure=outcomes.count(UNSURE),
     )

@@ -33,13 +33,15 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 import warnings
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Final
+from collections.abc import AsyncIterator, Mapping
+from typing import Final
 
 import aiohttp
 import httpx
 import yarl
 from multidict import CIMultiDict
+
+from lean_async.transport import _shortcuts
 
 __all__ = ["AiohttpTransport"]
 
@@ -280,15 +282,12 @@ def _headers(headers: httpx.Headers, host: bytes | None, data: bytes | None) -> 
     ``Host`` from the URL, ``Content-Length`` from the body and, on HTTP/1.1, needs no
     ``Connection: keep-alive``: each of those is left to it when it would be the same.
     """
-    entries = getattr(headers, "_list", None)  # httpx's (name, lowercased, value) triples
-    if type(entries) is not list:
-        entries = [(name, name.lower(), value) for name, value in headers.raw]
     return CIMultiDict(
         [
             (name.decode(), value.decode())
-            for name, lowered, value in entries
-            if lowered not in _WRITTEN_BY_AIOHTTP
-            or not _same_as_written(lowered, value, host, data)
+            for name, value in headers.raw
+            if name.lower() not in _WRITTEN_BY_AIOHTTP
+            or not _same_as_written(name.lower(), value, host, data)
         ]
     )
 
@@ -310,95 +309,24 @@ def _response(
     # the connection back now. Only without Content-Encoding, whose decoding could
     # inflate the body past the response limit before that layer sees it.
     complete = body.is_eof() and "Content-Encoding" not in response.headers
-    result = _new_response(
+    result = httpx.Response(
         response.status,
-        response.raw_headers,
-        _READ if complete else _Body(response, request, slots),
-        {
+        headers=response.raw_headers,
+        stream=_READ if complete else _Body(response, request, slots),
+        extensions={
             "http_version": _HTTP_VERSIONS.get(response.version or (1, 1), b"HTTP/1.1"),
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         },
-        request,
+        request=request,
     )
     if complete:
-        # What Response.aread() stores (as ResponseLimitTransport does): building the
-        # response with content= would decode it again through httpx's sync reader.
-        result._content = body.read_nowait()
+        # Handed over read (as ResponseLimitTransport does): building the response with
+        # content= would decode it again through httpx's sync reader.
+        result = _shortcuts.read_response(result, body.read_nowait(), request)
         response.release()
         if slots is not None:
             slots.release()
     return result
-
-
-def _public_response(
-    status: int,
-    raw_headers: tuple[tuple[bytes, bytes], ...],
-    stream: httpx.AsyncByteStream,
-    extensions: dict[str, Any],
-    request: httpx.Request,
-) -> httpx.Response:
-    return httpx.Response(
-        status, headers=raw_headers, stream=stream, extensions=extensions, request=request
-    )
-
-
-def _fast_response(
-    status: int,
-    raw_headers: tuple[tuple[bytes, bytes], ...],
-    stream: httpx.AsyncByteStream,
-    extensions: dict[str, Any],
-    request: httpx.Request,
-) -> httpx.Response:
-    # What httpx.Response(...) sets for a stream= response, without normalising headers
-    # that arrive as bytes already (the (name, lowercased name, value) entries
-    # httpx.Headers keeps) or copying the extensions: checked once, below.
-    headers = httpx.Headers()
-    headers._list = [(name, name.lower(), value) for name, value in raw_headers]
-    result = httpx.Response.__new__(httpx.Response)
-    result.status_code = status
-    result.headers = headers
-    result._request = request
-    result.next_request = None
-    result.extensions = extensions
-    result.history = []
-    result.is_closed = False
-    result.is_stream_consumed = False
-    result.default_encoding = "utf-8"
-    result.stream = stream
-    result._num_bytes_downloaded = 0
-    return result
-
-
-def _same_response(fast: httpx.Response, public: httpx.Response) -> bool:
-    """Whether the shortcut built what httpx's constructor builds, attribute by attribute."""
-    if vars(fast).keys() != vars(public).keys():
-        return False
-    same = ("status_code", "_request", "next_request", "extensions", "history", "is_closed")
-    more = ("is_stream_consumed", "default_encoding", "stream", "_num_bytes_downloaded")
-    return all(getattr(fast, name) == getattr(public, name) for name in same + more) and (
-        fast.headers.multi_items() == public.headers.multi_items()
-        and fast.headers.raw == public.headers.raw
-    )
-
-
-_ResponseBuilder = Callable[
-    [int, tuple[tuple[bytes, bytes], ...], httpx.AsyncByteStream, dict[str, Any], httpx.Request],
-    httpx.Response,
-]
-
-
-def _pick_response_builder() -> _ResponseBuilder:
-    sample = ((b"Content-Type", b"application/json"), (b"X-Seen", b"caf\xc3\xa9"))
-    request = httpx.Request("GET", "http://127.0.0.1/")
-    args = (201, sample, _READ, {"http_version": b"HTTP/1.1"}, request)
-    try:
-        same = _same_response(_fast_response(*args), _public_response(*args))
-    except Exception:  # httpx changed its internals: use its constructor
-        same = False
-    return _fast_response if same else _public_response
-
-
-_new_response = _pick_response_builder()
 
 
 class _Body(httpx.AsyncByteStream):

@@ -10,8 +10,6 @@ from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AuthTransport"]
 
-_REDACTED_ENTRY = (b"Authorization", b"authorization", REDACTED_AUTHORIZATION.encode())
-
 
 class AuthTransport(httpx.AsyncBaseTransport):
     """Sets ``Authorization: Basic base64(api_key + ":")`` on a request while it is sent.
@@ -51,9 +49,7 @@ class AuthTransport(httpx.AsyncBaseTransport):
             The inner transport's response.
         """
         headers = request.headers
-        index = self._swap(headers)
-        if index < 0:
-            headers["Authorization"] = self._authorization.get_secret_value().decode("ascii")
+        headers["Authorization"] = self._authorization.get_secret_value()
         try:
             return await self._inner.handle_async_request(request)
         except BaseException as exc:  # cancellation too: its traceback runs as deep
@@ -62,48 +58,10 @@ class AuthTransport(httpx.AsyncBaseTransport):
             # Response headers have arrived (or the send failed): the bytes are gone.
             # The sender may have replaced the headers object: redact the one it holds now.
             current = request.headers
-            entries = getattr(current, "_list", None)
-            if (
-                current is headers
-                and isinstance(entries, list)
-                and 0 <= index < len(entries)
-                and entries[index][1] == b"authorization"
-            ):
-                entries[index] = _REDACTED_ENTRY
-            else:
-                current["Authorization"] = REDACTED_AUTHORIZATION
-                if current is not headers:
-                    headers["Authorization"] = REDACTED_AUTHORIZATION
-
-    def _swap(self, headers: httpx.Headers) -> int:
-        """Put the credential in *headers* through httpx's own list; its index, or -1.
-
-        ``headers["Authorization"] = ...`` encodes both strings and scans every entry on
-        each call; this stores the prepared entry instead. -1 when httpx keeps its
-        headers some other way (then the public setter is used).
-        """
-        entries = getattr(headers, "_list", None)
-        if type(entries) is not list:
-            return -1
-        names = [existing[1] for existing in entries]
-        if b"authorization" not in names:  # the usual case: one scan, in C
-            index = len(entries)
-            entries.append(_NO_ENTRY)
-        else:
-            index = names.index(b"authorization")
-        # The (name, lowercased name, value) entry httpx.Headers keeps for the header,
-        # built where it is stored: no local of this frame holds the credential.
-        entries[index] = (
-            b"Authorization",
-            b"authorization",
-            self._authorization.get_secret_value(),
-        )
-        # A repeated Authorization header would survive a single store.
-        return index if names.count(b"authorization") <= 1 else -1
+            current["Authorization"] = REDACTED_AUTHORIZATION
+            if current is not headers:
+                headers["Authorization"] = REDACTED_AUTHORIZATION
 
     async def aclose(self) -> None:
         """Close the inner transport."""
         await self._inner.aclose()
-
-
-_NO_ENTRY = (b"Authorization", b"authorization", b"")

@@ -16,8 +16,10 @@ __all__ = [
     "DEADLINE",
     "IDEMPOTENCY_KEY",
     "MAX_RETRIES",
+    "MAY_HAVE_ARRIVED",
     "REPLAY_SAFE",
     "call_context",
+    "earlier_attempt_may_have_arrived",
     "get_attempts",
     "get_deadline",
     "get_idempotency_key",
@@ -40,6 +42,11 @@ IDEMPOTENCY_KEY: Final = "lean.idempotency_key"
 
 ATTEMPTS: Final = "lean.attempts"
 """int: attempts made so far; the retry layer writes it on the request and the response."""
+
+MAY_HAVE_ARRIVED: Final = "lean.may_have_arrived"
+"""bool: an attempt before the last one may have reached the server (it did not fail
+before sending: its answer was lost, or was a status that is retried); the retry layer
+sets it on the request before the next attempt."""
 
 
 def get_max_retries(request: httpx.Request, default: int) -> int:
@@ -72,6 +79,11 @@ def get_idempotency_key(request: httpx.Request) -> str | None:
 def get_attempts(request: httpx.Request) -> int:
     """Return how many attempts were made for *request* (at least 1)."""
     return int(request.extensions.get(ATTEMPTS, 1))
+
+
+def earlier_attempt_may_have_arrived(request: httpx.Request) -> bool:
+    """Return whether an attempt of *request* before the last one may have reached the server."""
+    return bool(request.extensions.get(MAY_HAVE_ARRIVED, False))
 
 
 def call_context(request: httpx.Request) -> dict[str, Any]:

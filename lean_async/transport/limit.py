@@ -8,14 +8,11 @@ import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES
 from lean_async.errors import APIResponseValidationError, LeanError
+from lean_async.transport import _shortcuts
 from lean_async.transport._frames import without_frames
 from lean_async.transport.extensions import call_context
 
 __all__ = ["ResponseLimitTransport"]
-
-# A read response no longer needs its stream; an empty one replaces it so that the
-# response stops referring to the connection's objects (which hold the sent headers).
-_READ_STREAM = httpx.ByteStream(b"")
 
 
 class ResponseLimitTransport(httpx.AsyncBaseTransport):
@@ -84,10 +81,8 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
             # A failed read ran through the HTTP library's frames, which hold the
             # request as it was written: they are cut off on the way up.
             raise without_frames(exc)  # noqa: B904 - the same exception, less its frames
-        # What Response.aread() itself stores; done here to keep the running count.
-        response._content = content
-        response.stream = _READ_STREAM
-        return response
+        # What Response.aread() would store; done here to keep the running count.
+        return _shortcuts.read_response(response, content, request)
 
     async def aclose(self) -> None:
         """Close the inner transport."""

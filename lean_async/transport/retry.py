@@ -32,7 +32,13 @@ from lean_async.transport._policy import (
     is_testing,
     set_testing,
 )
-from lean_async.transport.extensions import ATTEMPTS, get_attempts, get_deadline, is_replay_safe
+from lean_async.transport.extensions import (
+    ATTEMPTS,
+    MAY_HAVE_ARRIVED,
+    get_attempts,
+    get_deadline,
+    is_replay_safe,
+)
 
 __all__ = [
     "DeadlineExceeded",
@@ -97,10 +103,11 @@ class RetryTransport(httpx.AsyncBaseTransport):
     retry machinery. The layer below reads each body (`ResponseLimitTransport`, which
     `build_stack` puts there, is the one that does), so a failure while reading it is an
     attempt failure too; this layer never reads one itself. ``extensions.ATTEMPTS`` is
-    written on the request before each attempt and on the response. With a deadline
-    (``extensions.DEADLINE``) each attempt's httpx timeouts are clipped to the time
-    left, no wait that would end past it starts, and an attempt that would start after
-    it raises `DeadlineExceeded`.
+    written on the request before each attempt and on the response;
+    ``extensions.MAY_HAVE_ARRIVED`` on the request before a retry that follows an attempt
+    which may have reached the server. With a deadline (``extensions.DEADLINE``) each
+    attempt's httpx timeouts are clipped to the time left, no wait that would end past it
+    starts, and an attempt that would start after it raises `DeadlineExceeded`.
 
     Args:
         inner: the transport that sends each attempt and returns its response read
@@ -218,6 +225,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     def _before_sleep(self, retry_state: _t.RetryCallState) -> None:
         call, outcome = _call(retry_state), _outcome(retry_state)
+        if not isinstance(outcome, _NOTHING_SENT):
+            # The failed attempt may have acted: whoever reads the call's outcome must know.
+            call.request.extensions[MAY_HAVE_ARRIVED] = True
         if isinstance(outcome, httpx.Response):
             cause = f"{STATUS_CAUSE}{outcome.status_code}"
         else:

@@ -124,7 +124,7 @@ def test_without_the_api_installed_calls_work_untraced() -> None:
 
 
 def test_providers_named_in_the_environment_are_resolved_per_call() -> None:
-    """With OTEL_PYTHON_TRACER_PROVIDER set the fast check stands aside and spans still flow."""
+    """With OTEL_PYTHON_TRACER_PROVIDER set the public getter loads it and spans flow."""
     code = (
         """
     import os
@@ -138,7 +138,7 @@ def test_providers_named_in_the_environment_are_resolved_per_call() -> None:
     from lean_async._telemetry import _guard
 
     async def main():
-        print(_guard.FAST_CHECK)
+        print(_guard.records_nothing(trace.get_tracer_provider()))  # the SDK's: False
         exporter = InMemorySpanExporter()
         trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
         async with client() as lean:
@@ -148,3 +148,22 @@ def test_providers_named_in_the_environment_are_resolved_per_call() -> None:
     """
     )
     assert _run(code).split("\n")[:3] == ["False", "True", "['POST /gig', 'lean.gigs.create']"]
+
+
+def test_the_apis_own_providers_record_nothing_and_an_sdks_do() -> None:
+    """No-op and proxy providers (public classes, or the API's own modules) skip the work."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from lean_async._telemetry import _guard
+
+    assert _guard.records_nothing(NoOpTracerProvider())
+    assert _guard.records_nothing(NoOpMeterProvider())
+    assert _guard.records_nothing(trace.ProxyTracerProvider())
+    # The getters' proxies while no SDK is set globally (the suite never sets one).
+    assert _guard.records_nothing(trace.get_tracer_provider())
+    assert _guard.records_nothing(metrics.get_meter_provider())
+    assert not _guard.records_nothing(TracerProvider())
+    assert not _guard.records_nothing(MeterProvider())
+    assert not _guard.records_nothing(object())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import time
@@ -69,6 +70,11 @@ def test_the_import_runs_a_file_as_a_batch_and_a_second_import_pays_nothing(
         second = subprocess.run(command, capture_output=True, timeout=60, check=False)
     assert second.returncode == 0, second.stdout.decode()
     assert first.stdout.count(b"25") >= 1
+    # Attached to the finished batch: it paid nothing now and has no rate to show.
+    assert re.search(rb"created \(paid by this run\)\W+0\b", second.stdout), second.stdout
+    assert re.search(rb"already there \(paid before\)\W+25\b", second.stdout), second.stdout
+    assert b"this run paid nothing" in second.stdout
+    assert b"rows/s" not in second.stdout
     assert asyncio.run(sandbox_state(lean_sandbox)) == paid
     assert {g: n for g, n in paid[0].items() if g.startswith(prefix)} == {
         item["gigId"]: 1 for item in items

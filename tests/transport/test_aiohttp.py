@@ -252,15 +252,6 @@ def test_a_content_length_that_differs_from_the_body_is_kept() -> None:
     assert _headers(request.headers, b"127.0.0.1:1", None).getall("Content-Length") == ["5"]
 
 
-def test_headers_httpx_keeps_otherwise_are_converted_alike() -> None:
-    """Headers without httpx's inner list (a changed httpx) convert through the public API."""
-    headers = httpx.Headers({"Host": "h", "X-A": "1", "Connection": "close"})
-    plain = _headers(headers, b"h", None)
-    headers._list = tuple(headers._list)  # type: ignore[assignment]
-    assert list(_headers(headers, b"h", None).items()) == list(plain.items())
-    assert list(plain.items()) == [("X-A", "1"), ("Connection", "close")]
-
-
 async def test_a_streaming_request_body_is_refused(transport: AiohttpTransport) -> None:
     """A request body not built as bytes is refused before anything is sent."""
 
@@ -637,19 +628,3 @@ def test_exported_lazily_from_the_transport_package() -> None:
 
     assert lean_async.transport.AiohttpTransport is AiohttpTransport
     assert "AiohttpTransport" not in lean_async.transport.__all__
-
-
-def test_responses_are_built_as_httpx_builds_them() -> None:
-    """The constructor shortcut is in use, and leaves what httpx.Response(...) leaves."""
-    from lean_async.transport import _aiohttp
-
-    assert _aiohttp._new_response is _aiohttp._fast_response
-    raw = ((b"Set-Cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"X-Name", b"caf\xc3\xa9"))
-    request = httpx.Request("GET", "http://127.0.0.1/x")
-    args = (404, raw, httpx.ByteStream(b""), {"reason_phrase": b"Not Found"}, request)
-    fast, public = _aiohttp._fast_response(*args), _aiohttp._public_response(*args)
-    assert _aiohttp._same_response(fast, public)
-    assert fast.headers.get_list("set-cookie") == ["a=1", "b=2"]
-    assert fast.headers.raw == list(raw)
-    assert fast.request is request
-    assert fast.reason_phrase == "Not Found"

@@ -1,0 +1,210 @@
+"""The one module that touches another library's private state (httpx's, today).
+
+Each shortcut here does what a public call does, for less, by reaching into how httpx
+keeps its objects. Each is chosen once, at import: its result is compared with what the
+public path builds from the same input, and it is used only when the two agree;
+otherwise the public path is used (correct, slower). `ACTIVE` names the shortcuts in
+use; ``tests/transport/test_shortcuts.py`` fails when one is off with the versions the
+project pins, or when any other module touches a private attribute.
+
+A shortcut stays only while ``benchmarks/bench_calls.py --shortcuts`` shows it saves 5 %
+of a call or more. Measured for issue 18 (CPU per whole call, with the shortcut on and
+off, one interleaved run): the read body stored on the response saves 26 % of
+``gigs.create``, the parsed-URL join 38 % of a ``customers.get`` of a new id, the Request
+built without its constructor's copies 5 % of ``gigs.create`` and 11 % of
+``customers.get``; the Response built the same way (aiohttp base), the header-entry
+stores of the auth layer and of request headers, the aiohttp base's header read and the
+json string escape each saved under 5 % (1-3 %), and went.
+
+Nothing else in lean_async reads or writes a private attribute of httpx, aiohttp or
+OpenTelemetry (OpenTelemetry is used through its public API only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import httpx
+
+__all__ = ["ACTIVE", "PUBLIC", "join_path", "new_request", "read_response"]
+
+_READ: Final = httpx.ByteStream(b"")
+
+
+# --- httpx.Request without its constructor's copies -------------------------------------
+
+
+def _public_request(
+    method: str, url: httpx.URL, headers: httpx.Headers, content: bytes, extensions: dict[str, Any]
+) -> httpx.Request:
+    # stream= skips httpx's header inference: Host and the body headers are set already.
+    # The URL is set again afterwards: the constructor copies it, and the calls to one
+    # path share its URL object (the aiohttp base converts it once).
+    request = httpx.Request(
+        method, url, headers=headers, stream=httpx.ByteStream(content), extensions=extensions
+    )
+    request.url = url
+    request.read()  # sets request.content, as httpx does for a bytes body
+    return request
+
+
+def _fast_request(
+    method: str, url: httpx.URL, headers: httpx.Headers, content: bytes, extensions: dict[str, Any]
+) -> httpx.Request:
+    # What httpx.Request(...) then .read() leave, without copying the URL, the headers
+    # and the extensions, which are the call's own already.
+    request = httpx.Request.__new__(httpx.Request)
+    request.method = method
+    request.url = url
+    request.headers = headers
+    request.extensions = extensions
+    request.stream = httpx.ByteStream(content)
+    request._content = content
+    return request
+
+
+def _same_request(fast: httpx.Request, public: httpx.Request) -> bool:
+    return (
+        vars(fast).keys() == vars(public).keys()
+        and fast.method == public.method
+        and fast.url is public.url
+        and fast.headers.multi_items() == public.headers.multi_items()
+        and fast.extensions == public.extensions
+        and fast.content == public.content
+        and type(fast.stream) is type(public.stream)
+    )
+
+
+# --- a response whose body was read by a layer ------------------------------------------
+
+
+def _public_read(
+    response: httpx.Response, content: bytes, request: httpx.Request
+) -> httpx.Response:
+    # A new response holding *content* (already decoded: its Content-Encoding goes).
+    headers = [
+        (name, value) for name, value in response.headers.raw if name.lower() != b"content-encoding"
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=request,
+        extensions=response.extensions,
+    )
+
+
+def _fast_read(response: httpx.Response, content: bytes, request: httpx.Request) -> httpx.Response:
+    # What Response.aread() stores once it has read the body; the empty stream replaces
+    # the connection's, which holds the sent headers.
+    response._content = content
+    response.stream = _READ
+    return response
+
+
+def _same_read(fast: httpx.Response, public: httpx.Response) -> bool:
+    return (
+        fast.content == public.content
+        and fast.status_code == public.status_code
+        and fast.headers["content-type"] == public.headers["content-type"]
+        and fast.json() == public.json()
+    )
+
+
+# --- httpx.URL of a path below a parsed base -------------------------------------------
+
+
+def _public_join(base: httpx.URL, text: str, path: str) -> httpx.URL:
+    return httpx.URL(text + path)
+
+
+def _fast_join(base: httpx.URL, text: str, path: str) -> httpx.URL:
+    # httpx keeps a parsed URL as a named tuple: a plain relative path (no dots, query or
+    # fragment, only unreserved characters and escapes) is appended to the base's path.
+    reference = base._uri_reference
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = reference._replace(path=reference.path + path)
+    return url
+
+
+# --- the choice, at import --------------------------------------------------------------
+
+_SAMPLE_HEADERS: Final = ((b"Content-Type", b"application/json"), (b"X-Seen", b"caf\xc3\xa9"))
+
+
+def _try(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except Exception:  # the private shape is not there: the public path it is
+        return False
+
+
+def _request_agrees() -> bool:
+    args = (
+        "POST",
+        httpx.URL("https://example.invalid/api/gig"),
+        httpx.Headers(list(_SAMPLE_HEADERS)),
+        b"{}",
+        {"timeout": None},
+    )
+    return _same_request(_fast_request(*args), _public_request(*args))
+
+
+def _read_agrees() -> bool:
+    request = httpx.Request("GET", "http://127.0.0.1/")
+
+    def fresh() -> httpx.Response:
+        return httpx.Response(200, headers=_SAMPLE_HEADERS, stream=_READ, request=request)
+
+    return _same_read(
+        _fast_read(fresh(), b'{"a":1}', request), _public_read(fresh(), b'{"a":1}', request)
+    )
+
+
+def _join_agrees() -> bool:
+    text = "https://example.invalid/api/"
+    base = httpx.URL(text)
+    path = "customer/uid%201_-~"
+    return (
+        base.query == b""
+        and _fast_join(base, text, path) == _public_join(base, text, path)
+        and str(_fast_join(base, text, path)) == text + path
+    )
+
+
+def _chosen(name: str) -> Any:
+    return _FAST[name][0] if name in ACTIVE else PUBLIC[name]
+
+
+PUBLIC: Final[dict[str, Callable[..., Any]]] = {
+    "new_request": _public_request,
+    "read_response": _public_read,
+    "join_path": _public_join,
+}
+"""The public path of each shortcut, by name (what is used when the shortcut is off)."""
+
+_FAST: Final[dict[str, tuple[Callable[..., Any], Callable[[], bool]]]] = {
+    "new_request": (_fast_request, _request_agrees),
+    "read_response": (_fast_read, _read_agrees),
+    "join_path": (_fast_join, _join_agrees),
+}
+
+ACTIVE: Final[frozenset[str]] = frozenset(
+    name for name, (_, agrees) in _FAST.items() if _try(agrees)
+)
+"""The shortcuts in use: those whose private shape is there and agrees with the public path."""
+
+new_request: Callable[[str, httpx.URL, httpx.Headers, bytes, dict[str, Any]], httpx.Request] = (
+    _chosen("new_request")
+)
+"""Return an `httpx.Request` with its body read, holding the given URL, headers and
+extensions as they are (not copies)."""
+
+read_response: Callable[[httpx.Response, bytes, httpx.Request], httpx.Response] = _chosen(
+    "read_response"
+)
+"""Return *response* read, its body being *content* (decoded): the same object when it can."""
+
+join_path: Callable[[httpx.URL, str, str], httpx.URL] = _chosen("join_path")
+"""Return the URL of a plain relative *path* below *base* (whose text is *text*, ending in /)."""
