@@ -41,6 +41,13 @@ import httpx
 import yarl
 from multidict import CIMultiDict
 
+from lean_async._network import ProxySettings
+from lean_async.transport._connect_errors import (
+    ProxyConnectError,
+    ProxyRefusedError,
+    certificate_error,
+)
+
 __all__ = ["AiohttpTransport"]
 
 _Timeouts = Mapping[str, float | None]
@@ -89,6 +96,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         keepalive_expiry: seconds an idle connection is kept.
         ssl: TLS verification: ``True`` (the system's default context), an
             `ssl.SSLContext`, or ``False`` to skip verification.
+        proxy: an ``http://`` proxy every request goes through (own session only);
+            HTTPS through ``CONNECT``. Its credentials are handed to aiohttp only
+            inside the expression that builds the session.
 
     Raises:
         ValueError: a limit is not a positive integer (``0`` allowed for keep-alive),
@@ -103,6 +113,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         max_keepalive_connections: int | None = None,
         keepalive_expiry: float = 5.0,
         ssl: _ssl.SSLContext | bool = True,
+        proxy: ProxySettings | None = None,
     ) -> None:
         _check_count("max_connections", max_connections, 1)
         if max_keepalive_connections is not None:
@@ -115,6 +126,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._keepalive = max_keepalive_connections != 0
         self._keepalive_expiry = keepalive_expiry
         self._ssl = ssl
+        self._proxy = proxy
         # Our own pool wait, so that it can be told apart from a connect timeout.
         self._slots = asyncio.Semaphore(max_connections) if session is None else None
         self._closed = False
@@ -208,14 +220,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._keepalive_expiry if self._keepalive else None,
             ssl=self._ssl,
         )
+        proxy = self._proxy
         self._session = session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             skip_auto_headers=_SKIP_AUTO_HEADERS,
             raise_for_status=False,
+            # LeanClient resolves the environment itself (lean_async._network).
             trust_env=False,
             timeout=_NO_TIMEOUT,
+            proxy=None if proxy is None else proxy.url,
+            proxy_auth=None
+            if proxy is None or proxy.username is None or proxy.password is None
+            else aiohttp.BasicAuth(
+                proxy.username.get_secret_value(), proxy.password.get_secret_value()
+            ),
         )
         return session
 
@@ -455,7 +475,14 @@ def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     """Return the httpx error for aiohttp's *exc*, without keeping *exc* itself."""
     message = f"{type(exc).__name__}: {exc}"
     kind: type[httpx.TransportError]
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return certificate_error(str(exc.certificate_error), request)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the CONNECT
+        message = f"{exc.status} {exc.message}"
+        kind = ProxyRefusedError
+    elif isinstance(exc, aiohttp.ClientProxyConnectionError):
+        kind = ProxyConnectError
+    elif isinstance(exc, aiohttp.ConnectionTimeoutError):
         kind = httpx.ConnectTimeout
     elif isinstance(exc, TimeoutError):
         kind = httpx.ReadTimeout
