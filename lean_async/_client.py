@@ -616,6 +616,12 @@ class LeanClient:
                 stacklevel=1,
             )
 
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError(
+            "a LeanClient holds the API key and open connections and cannot be pickled; "
+            "make one in each process (a forked child may use its parent's)"
+        )
+
     def __repr__(self) -> str:
         shared = self.__dict__.get("_shared")
         if shared is None:

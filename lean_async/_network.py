@@ -52,11 +52,16 @@ class ProxySettings:
         url: the proxy URL, credentials removed (safe to show).
         username: the proxy user, or ``None`` without credentials.
         password: the proxy password, or ``None``.
+        authorization: the ``Proxy-Authorization`` value (HTTP Basic), or ``None``.
+        forward: the API is reached over plain http (a loopback sandbox), so requests
+            are forwarded by the proxy rather than tunnelled with ``CONNECT``.
     """
 
     url: str
     username: Secret | None = attrs.field(default=None, repr=False)
     password: Secret | None = attrs.field(default=None, repr=False)
+    authorization: Secret | None = attrs.field(default=None, repr=False)
+    forward: bool = False
 
     @classmethod
     def parse(cls, value: str | httpx.URL, *, source: str = "proxy=") -> ProxySettings:
@@ -77,12 +82,18 @@ class ProxySettings:
                 f"{source} must be an http:// proxy URL with a host (HTTPS travels through "
                 f"it with CONNECT); got {str(shown)!r}"
             )
-        username = password = None
-        if url.userinfo:
-            username = Secret(url.username)
-            password = Secret(url.password)
         bare = url.copy_with(username=None, password=None, path="/", query=None, fragment=None)
-        return cls(url=str(bare).rstrip("/"), username=username, password=password)
+        if not url.userinfo:
+            return cls(url=str(bare).rstrip("/"))
+        return cls(
+            url=str(bare).rstrip("/"),
+            username=Secret(url.username),
+            password=Secret(url.password),
+            authorization=Secret(
+                "Basic "
+                + base64.b64encode(f"{url.username}:{url.password}".encode()).decode("ascii")
+            ),
+        )
 
     @property
     def has_credentials(self) -> bool:
@@ -120,7 +131,7 @@ def _bypassed(url: httpx.URL, no_proxy: str) -> bool:
     port), or a domain it is in (``example.com`` and ``.example.com`` both match
     ``api.example.com``)."""
     host = url.host.lower()
-    port = url.port
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
     for entry in (part.strip().lower() for part in no_proxy.split(",")):
         if not entry:
             continue
@@ -230,4 +241,6 @@ class NetworkSettings:
             chosen = proxy_from_env(base_url)
         else:
             chosen = None
+        if chosen is not None and base_url.startswith("http://"):
+            chosen = attrs.evolve(chosen, forward=True)
         return cls(proxy=chosen, ssl=ssl_context(verify, cert, trust_env), trust_env=trust_env)

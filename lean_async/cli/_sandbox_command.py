@@ -27,6 +27,7 @@ from lean_async.sandbox import (
     Delivery,
     DeliveryAttemptOutcome,
     Sandbox,
+    TLSFiles,
     running_server,
 )
 
@@ -93,9 +94,16 @@ def _log_to(stream_logger: str, level: int, fmt: str) -> None:
 
 
 async def serve_until(
-    stop: asyncio.Event, console: Console, sandbox: Sandbox, host: str, port: int
+    stop: asyncio.Event,
+    console: Console,
+    sandbox: Sandbox,
+    host: str,
+    port: int,
+    tls: TLSFiles | None = None,
 ) -> int:
     """Serve *sandbox* on *host*:*port* and print its deliveries until *stop* is set.
+
+    With *tls* it serves HTTPS.
 
     Returns:
         The exit status: 0, or 1 when the server could not start (the port is taken).
@@ -103,7 +111,7 @@ async def serve_until(
     async with sandbox, contextlib.AsyncExitStack() as stack:
         try:
             url = await stack.enter_async_context(
-                running_server(sandbox, host=host, port=port, log_level="info")
+                running_server(sandbox, host=host, port=port, log_level="info", tls=tls)
             )
         except RuntimeError as exc:  # e.g. the port is taken
             console.print(Text(f"lean-async sandbox: {exc}", style="bold red"))
@@ -152,6 +160,21 @@ async def serve_until(
     help="POST every webhook event to this http(s) URL (your app's receiver), signed "
     "with the API key. Repeat for several receivers.",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve HTTPS with this PEM certificate chain (needs --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The PEM private key of --tls-cert.",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Require client certificates issued by these PEM CA certificates (mutual TLS).",
+)
 def sandbox(
     host: str,
     port: int,
@@ -159,12 +182,24 @@ def sandbox(
     approval_delay: float,
     settle_delay: float,
     forward_to: list[str],
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_client_ca: str | None,
 ) -> None:
     """Serve the built-in sandbox over HTTP until interrupted.
 
     With --forward-to, every webhook event is POSTed to your app, signed with the API
-    key, and each delivery attempt (failures and retries above all) is printed.
+    key, and each delivery attempt (failures and retries above all) is printed. With
+    --tls-cert and --tls-key it serves HTTPS; --tls-client-ca also requires client
+    certificates.
     """
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if tls_client_ca is not None and tls_cert is None:
+        raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+    tls = (
+        None if tls_cert is None or tls_key is None else TLSFiles(tls_cert, tls_key, tls_client_ca)
+    )
     console = make_console()
     # Delivery attempts are printed from the sandbox's own record (above); its logger
     # only has errors to add here. uvicorn's access lines show each API request.
@@ -180,6 +215,6 @@ def sandbox(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await serve_until(stop, console, server, host, port)
+        return await serve_until(stop, console, server, host, port, tls)
 
     sys.exit(asyncio.run(until_signalled()))

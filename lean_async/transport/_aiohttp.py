@@ -98,7 +98,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             `ssl.SSLContext`, or ``False`` to skip verification.
         proxy: an ``http://`` proxy every request goes through (own session only);
             HTTPS through ``CONNECT``. Its credentials are handed to aiohttp only
-            inside the expression that builds the session.
+            inside the expression that sends each request.
 
     Raises:
         ValueError: a limit is not a positive integer (``0`` allowed for keep-alive),
@@ -175,6 +175,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=data,
                 allow_redirects=False,
                 timeout=self._client_timeout(timeouts),
+                proxy_headers=self._proxy_headers(),
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = _mapped(exc, request)
@@ -231,13 +232,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             trust_env=False,
             timeout=_NO_TIMEOUT,
             proxy=None if proxy is None else proxy.url,
-            proxy_auth=None
-            if proxy is None or proxy.username is None or proxy.password is None
-            else aiohttp.BasicAuth(
-                proxy.username.get_secret_value(), proxy.password.get_secret_value()
-            ),
+            # Plain http through a proxy is forwarded, not tunnelled: aiohttp sends the
+            # request's own headers to the proxy and ignores proxy_headers.
+            headers=None
+            if proxy is None or not proxy.forward or proxy.authorization is None
+            else {"Proxy-Authorization": proxy.authorization.get_secret_value()},
         )
         return session
+
+    def _proxy_headers(self) -> dict[str, str] | None:
+        # Built per request inside this expression, so the credential is never a local
+        # of a frame that an exception passes through.
+        return (
+            None
+            if self._proxy is None or self._proxy.forward or self._proxy.authorization is None
+            else {"Proxy-Authorization": self._proxy.authorization.get_secret_value()}
+        )
 
     async def _wait_for_slot(
         self, slots: asyncio.Semaphore, request: httpx.Request, timeouts: _Timeouts | None

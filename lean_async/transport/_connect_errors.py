@@ -122,7 +122,7 @@ class ProxyAnswersTransport(httpx.AsyncBaseTransport):
         error: httpx.TransportError
         try:
             response = await self.inner_pool.handle_async_request(request)
-        except (CertificateVerifyError, ProxyConnectError):
+        except CertificateVerifyError:
             raise
         except httpx.ProxyError as exc:
             error = self._refused(str(exc), request)

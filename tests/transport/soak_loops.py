@@ -14,19 +14,19 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Final
 
 import attrs
-import httpx
 
 from lean_async import LeanClient
 from lean_async._config import BACKENDS, Backend
+from tests.real_servers import sandbox_process
 from tests.served import open_fds, rss_bytes
 
 KEY: Final = "sk_test_loops"
@@ -123,44 +123,6 @@ def _run_many(
     return exceptions, fd_delta, rss_growth, seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def sandbox_process(api_key: str = KEY) -> Iterator[str]:
-    """Run ``lean-async sandbox`` on a free port; yield its base URL; end it by pid."""
-    port = _free_port()
-    command = [sys.executable, "-m", "lean_async", "sandbox", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--api-key", api_key],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/gig", auth=(api_key, ""), timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("lean-async sandbox did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the soak on each backend against a sandbox process; 1 if a goal is missed."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -169,8 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backends = BACKENDS if args.backend == "all" else (args.backend,)
     ok = True
-    with sandbox_process() as url:
-        sys.stdout.write(f"lean-async sandbox at {url} (a subprocess ended by pid)\n")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        sandbox_process(Path(folder) / "sandbox.log", api_key=KEY) as served,
+    ):
+        url = served.url
+        sys.stdout.write(f"lean-async sandbox at {url} (pid {served.pid})\n")
         for backend in backends:
             result = soak(url, backend, args.runs)
             sys.stdout.write(result.line() + "\n")
