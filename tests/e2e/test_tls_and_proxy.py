@@ -123,6 +123,25 @@ def _assert_no_secret(text: str, secrets: tuple[str, ...] = SECRETS) -> None:
         assert secret not in text
 
 
+def _assert_no_secret_in_frames(error: BaseException) -> None:
+    """No local of a frame the error (or what it chains) passed through holds a credential."""
+    seen: set[int] = set()
+    node: BaseException | None = error
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        tb = node.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == __file__:  # the test, which holds them
+                tb = tb.tb_next
+                continue
+            for name, value in tb.tb_frame.f_locals.items():
+                shown = value if isinstance(value, str) else repr(value)
+                for secret in (PROXY_USER, PROXY_PASSWORD):
+                    assert secret not in shown, f"{tb.tb_frame.f_code.co_name}: {name}"
+            tb = tb.tb_next
+        node = node.__cause__ or node.__context__
+
+
 def _proxied(proxy: ServedProcess, *, auth: bool) -> str:
     if not auth:
         return proxy.url
@@ -346,6 +365,7 @@ async def test_a_proxy_refusing_credentials_is_a_clear_error_not_retried(
         assert info.value.attempts == 1
         seen = text + repr(info.value) + caplog.text + repr(info.value.__cause__)
         _assert_no_secret(seen)
+        _assert_no_secret_in_frames(info.value)
         _assert_no_secret(seen, (f"wrong-{PROXY_PASSWORD}",))
 
 
@@ -367,6 +387,7 @@ async def test_an_unreachable_proxy_is_a_clear_error(
     assert "cannot connect to the proxy http://127.0.0.1:9" in str(info.value)
     assert info.value.attempts == 2  # nothing was sent: retried like any connect error
     _assert_no_secret(str(info.value) + repr(info.value))
+    _assert_no_secret_in_frames(info.value)
 
 
 async def test_https_proxy_from_the_environment(
