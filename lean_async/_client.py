@@ -17,6 +17,7 @@ import os
 import time
 import typing
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
@@ -260,6 +261,11 @@ class LeanClient:
             pools,
         )
         self._attach(shared, settings, owner=True)
+        if pools is not None:
+            # When the client goes, the pools of loops closed without shutting down are
+            # dropped before the garbage collector finalizes their sockets (a weakref
+            # callback runs before any __del__ of the same garbage).
+            weakref.finalize(self, pools.drop_finished)
 
     def _attach(self, shared: _Shared, settings: _config.CallSettings, *, owner: bool) -> None:
         self._shared = shared

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import itertools
 import logging
 import pickle
@@ -27,8 +28,10 @@ import trustme
 from lean_async import APIConnectionError, LeanClient, LeanError
 from lean_async._config import Backend
 from lean_async.testing import set_testing
+from lean_async.transport import _orphans
 from tests.e2e.conftest import gig_args
 from tests.real_servers import ServedProcess, proxy_process, sandbox_process
+from tests.served import open_fds
 
 KEY = "sk_test_tls_proxy_5f1a9e"
 PROXY_USER = "pxuser-9d4c"
@@ -428,3 +431,38 @@ def test_network_settings_need_the_pooled_backends() -> None:
 
     with pytest.raises(LeanError, match="pooled backends"):
         LeanClient(api_key=KEY, transport=httpx.MockTransport(lambda r: None), proxy="http://p:1")
+
+
+@pytest.mark.parametrize("through_proxy", [False, True], ids=["direct", "tunnelled"])
+def test_a_closed_loops_tls_pool_is_dropped_without_its_loop(
+    tls_sandbox: ServedProcess,
+    open_proxy: ServedProcess,
+    pki: Pki,
+    backend: Backend,
+    through_proxy: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TLS (or CONNECT-tunnelled TLS) connection of a closed loop is closed directly."""
+    closed: list[bool] = []
+    real = _orphans.close_socket
+
+    def spy(transport: asyncio.BaseTransport | None) -> bool:
+        closed.append(real(transport))
+        return closed[-1]
+
+    monkeypatch.setattr(_orphans, "close_socket", spy)
+    lean = LeanClient(
+        api_key=KEY,
+        base_url=tls_sandbox.url,
+        backend=backend,
+        verify=str(pki.ca),
+        proxy=open_proxy.url if through_proxy else None,
+    )
+    fds = open_fds()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(lean.gigs.list())
+    loop.close()  # without shutting down: the TLS connection outlives its loop
+    del lean
+    gc.collect()  # the client drops that pool: nothing may warn (an error in this suite)
+    assert closed == [True]
+    assert abs(open_fds() - fds) <= 2
