@@ -146,10 +146,7 @@ class LoopPools(httpx.AsyncBaseTransport):
             self._last = _NO_POOL
             for entry in entries:
                 entry.done = True
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = asyncio.get_running_loop()
         current = None
         for entry in entries:
             if entry.loop is loop:
@@ -231,7 +228,7 @@ _CLOSING: set[asyncio.Task[None]] = set()
 _ALL: weakref.WeakSet[LoopPools] = weakref.WeakSet()
 
 
-def _forget_inherited_pools() -> None:
+def _forget_inherited_pools() -> None:  # pragma: no cover - runs in forked children only
     for pools in list(_ALL):
         pools._after_fork_in_child()
 

@@ -16,11 +16,12 @@ import threading
 import warnings
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from lean_async import LeanClient
 from lean_async._config import Backend
-from lean_async.transport import _orphans
+from lean_async.transport import RetryBudget, _orphans
 from lean_async.transport._loops import LoopPools
 from tests.served import open_fds, served_sandbox
 from tests.transport.soak_loops import KEY, soak
@@ -256,3 +257,57 @@ def test_multiprocessing_fork_children_pay_through_the_inherited_client(
         loop.run_until_complete(lean.aclose())
     finally:
         loop.close()
+
+
+def test_what_a_forked_child_does_with_its_inherited_pools(url: str, backend: Backend) -> None:
+    """The at-fork hook's work, in process: pools dropped, sockets closed, the loop untouched.
+
+    A child runs loops of its own (asyncio.run); like asyncio itself, it must not go on
+    running a loop it inherited.
+    """
+    lean = _client(url, backend)
+    fds = open_fds()
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(_pay(lean))
+        with_pool = open_fds()
+        _pools(lean)._after_fork_in_child()
+        assert _pools(lean).open_pools == 0
+        gc.collect()  # nothing may warn: the inherited transports were closed directly
+        # The pooled connection's descriptor (and, soon, the in-process server's end).
+        assert open_fds() <= with_pool - 1
+        asyncio.run(_pay(lean))  # the child's own loop gets its own pool
+        assert _pools(lean).open_pools == 0
+    finally:
+        loop.close()
+    gc.collect()
+    assert abs(open_fds() - fds) <= 2
+
+
+async def test_closed_pools_refuse_to_send() -> None:
+    """After aclose(), LoopPools refuses a request instead of opening a new pool."""
+    pools = LoopPools(lambda: _orphans_free_transport())
+    await pools.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await pools.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+
+
+def _orphans_free_transport() -> httpx.AsyncBaseTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(200))
+
+
+def test_the_retry_budget_is_consistent_across_threads() -> None:
+    """Threads taking and refunding tokens at once never lose or invent one."""
+    budget = RetryBudget(capacity=10_000_000, retry_cost=3, success_refund=1)
+
+    def hammer() -> None:
+        for _ in range(20_000):
+            assert budget.try_acquire()
+            budget.record_success()
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert budget.tokens == 10_000_000 - 4 * 20_000 * 2
