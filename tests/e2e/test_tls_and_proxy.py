@@ -234,6 +234,23 @@ async def test_an_untrusted_certificate_is_a_clear_error_not_retried(
     _assert_no_secret(str(info.value) + repr(info.value) + caplog.text)
 
 
+async def test_an_untrusted_certificate_behind_a_proxy_is_still_named(
+    tls_sandbox: ServedProcess, open_proxy: ServedProcess, backend: Backend
+) -> None:
+    """Through a CONNECT tunnel, a failed verification is still that, and not retried."""
+    async with LeanClient(
+        api_key=KEY,
+        base_url=tls_sandbox.url,
+        backend=backend,
+        trust_env=False,
+        proxy=open_proxy.url,
+        max_retries=3,
+    ) as lean:
+        with pytest.raises(APIConnectionError, match="certificate verification failed") as info:
+            await lean.gigs.list()
+    assert info.value.attempts == 1
+
+
 async def test_ssl_cert_file_is_honoured_only_with_trust_env(
     tls_sandbox: ServedProcess, pki: Pki, backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
