@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
+import pytest
 
 __all__ = ["ServedProcess", "free_port", "proxy_process", "sandbox_process", "wait_for_port"]
 
@@ -103,6 +104,8 @@ def proxy_process(log: Path, *, basic_auth: str | None = None) -> Iterator[Serve
     """
     port = free_port()
     proxy = Path(sys.executable).with_name("proxy")
+    if not proxy.exists():
+        pytest.skip("proxy.py is not installed (it is in the dev dependency group)")
     command = [str(proxy), "--hostname", "127.0.0.1", "--port", str(port)]
     command += ["--num-workers", "1", "--num-acceptors", "1", "--log-level", "INFO"]
     command += ["--log-file", str(log)]

@@ -7,10 +7,11 @@ import ssl
 from pathlib import Path
 
 import pytest
-import trustme
 
 from lean_async import LeanClient, LeanError
 from lean_async._network import NetworkSettings, ProxySettings, ssl_context
+
+trustme = pytest.importorskip("trustme")  # the dev group has it; a bare install may not
 
 KEY = "sk_test_network_31b7"
 HTTPS = "https://app.staging.withlean.com/api/"

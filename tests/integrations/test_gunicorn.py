@@ -16,10 +16,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from lean_async import LeanClient
 from tests.e2e.conftest import new_customer
 from tests.real_servers import free_port, sandbox_process, wait_for_port
+
+pytest.importorskip("gunicorn")  # both in the dev group; a bare install may lack them
+pytest.importorskip("uvicorn_worker")
 
 KEY = "sk_test_gunicorn_4b7e1c"
 PAYOUTS = 60
