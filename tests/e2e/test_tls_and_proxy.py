@@ -347,6 +347,24 @@ async def test_pays_through_an_authenticating_proxy(
     assert await _new_lines(auth_proxy, target, before)
 
 
+async def test_mutual_tls_through_an_authenticating_proxy(
+    mtls_sandbox: ServedProcess, auth_proxy: ServedProcess, pki: Pki, backend: Backend
+) -> None:
+    """proxy= with credentials, verify= and cert= together: the payout goes through."""
+    target = _host_port(mtls_sandbox.url)
+    before = len(_access_lines(auth_proxy, target))
+    async with LeanClient(
+        api_key=KEY,
+        base_url=mtls_sandbox.url,
+        backend=backend,
+        proxy=_proxied(auth_proxy, auth=True),
+        verify=str(pki.ca),
+        cert=(str(pki.client[0]), str(pki.client[1])),
+    ) as lean:
+        await _pay(lean)
+    assert await _new_lines(auth_proxy, target, before)
+
+
 async def test_forwarded_requests_authenticate_to_the_proxy(
     http_sandbox: ServedProcess, auth_proxy: ServedProcess, backend: Backend
 ) -> None:
