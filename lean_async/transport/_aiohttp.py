@@ -43,6 +43,7 @@ from multidict import CIMultiDict
 
 from lean_async._network import ProxySettings
 from lean_async.transport._connect_errors import (
+    ProxyAuthenticationError,
     ProxyConnectError,
     ProxyRefusedError,
     certificate_error,
@@ -489,7 +490,7 @@ def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
         return certificate_error(str(exc.certificate_error), request)
     if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the CONNECT
         message = f"{exc.status} {exc.message}"
-        kind = ProxyRefusedError
+        kind = ProxyAuthenticationError if exc.status == 407 else ProxyRefusedError
     elif isinstance(exc, aiohttp.ClientProxyConnectionError):
         kind = ProxyConnectError
     elif isinstance(exc, aiohttp.ConnectionTimeoutError):

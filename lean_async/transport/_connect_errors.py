@@ -6,10 +6,12 @@ message, which names the proxy by its URL without credentials:
 
 - `CertificateVerifyError`: the server's certificate failed verification. Never retried:
   it will not heal by itself.
-- `ProxyRefusedError`: the proxy answered with an error instead of relaying (``407 Proxy
-  Authentication Required``, ``403``, ``502`` to a ``CONNECT``...). Never retried.
-- `ProxyConnectError`: the proxy could not be reached. Nothing was sent, so it is
-  retried like any connect error.
+- `ProxyAuthenticationError`: the proxy answered ``407 Proxy Authentication Required``
+  (missing or wrong credentials). Never retried.
+- `ProxyRefusedError`: the proxy refused a ``CONNECT`` otherwise (``403``, ``502`` when
+  it cannot reach the API...). Nothing reached the API, so it is retried like any
+  connect error.
+- `ProxyConnectError`: the proxy could not be reached. Retried likewise.
 
 `ProxyAnswersTransport` sits on each connection pool of a client that has a proxy; for
 httpx's pool, `HttpxErrorsTransport` recognises certificate failures (the aiohttp base
@@ -28,6 +30,7 @@ __all__ = [
     "CertificateVerifyError",
     "HttpxErrorsTransport",
     "ProxyAnswersTransport",
+    "ProxyAuthenticationError",
     "ProxyConnectError",
     "ProxyRefusedError",
     "certificate_failure",
@@ -42,11 +45,15 @@ class ProxyConnectError(httpx.ConnectError):
     """The proxy could not be reached (nothing was sent; retried)."""
 
 
-class ProxyRefusedError(httpx.ProxyError):
-    """The proxy refused to relay the request, e.g. 407 Proxy Authentication Required."""
+class ProxyRefusedError(httpx.ConnectError):
+    """The proxy refused to open a tunnel to the API (nothing reached it; retried)."""
 
 
-NEVER_RETRIED: Final = (CertificateVerifyError, ProxyRefusedError)
+class ProxyAuthenticationError(ProxyRefusedError):
+    """The proxy answered 407 Proxy Authentication Required (not retried)."""
+
+
+NEVER_RETRIED: Final = (CertificateVerifyError, ProxyAuthenticationError)
 """Failures a retry cannot cure: the retry layer gives up on them at once."""
 
 _VERIFY_HINT: Final = "check verify=, cert= or $SSL_CERT_FILE; not retried"
@@ -102,7 +109,8 @@ class HttpxErrorsTransport(httpx.AsyncBaseTransport):
 
 
 class ProxyAnswersTransport(httpx.AsyncBaseTransport):
-    """Turns a proxy's refusals into `ProxyRefusedError`/`ProxyConnectError`.
+    """Turns a proxy's refusals into `ProxyRefusedError` (`ProxyAuthenticationError` for a
+    407) or `ProxyConnectError`.
 
     A ``407`` answer comes back as a response when the proxy forwards plain HTTP, and as
     an exception when it refuses a ``CONNECT``; a connect error means the proxy is down,
@@ -124,7 +132,7 @@ class ProxyAnswersTransport(httpx.AsyncBaseTransport):
             response = await self.inner_pool.handle_async_request(request)
         except CertificateVerifyError:
             raise
-        except httpx.ProxyError as exc:
+        except (httpx.ProxyError, ProxyRefusedError) as exc:  # httpx's, the aiohttp base's
             error = self._refused(str(exc), request)
         except httpx.ConnectError as exc:
             detail = certificate_failure(exc)
@@ -142,11 +150,12 @@ class ProxyAnswersTransport(httpx.AsyncBaseTransport):
         raise error  # outside the except block: the original chain is not kept
 
     def _refused(self, detail: str, request: httpx.Request) -> ProxyRefusedError:
-        hint = " (check the proxy credentials)" if "407" in detail else ""
-        return ProxyRefusedError(
-            f"the proxy {self._proxy_url} refused the request: {detail}{hint}; not retried",
-            request=request,
-        )
+        message = f"the proxy {self._proxy_url} refused the request: {detail}"
+        if "407" in detail:
+            return ProxyAuthenticationError(
+                f"{message} (check the proxy credentials); not retried", request=request
+            )
+        return ProxyRefusedError(message, request=request)
 
     async def aclose(self) -> None:
         """Close the pool."""

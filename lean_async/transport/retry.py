@@ -4,7 +4,7 @@ What is retried depends on how far the failed attempt got (README "Retries and e
 
 - nothing was sent (`httpx.ConnectError`, `httpx.ConnectTimeout`, `httpx.PoolTimeout`):
   always, except a certificate that failed verification;
-- a proxy that refused (`lean_async.transport._connect_errors`): never;
+- a proxy that answered 407 (`lean_async.transport._connect_errors`): never;
 - bytes may have reached the server (any other transport error, while sending or while
   reading the body) or the status is in ``RetryPolicy.retry_statuses``: only when
   `extensions.is_replay_safe` says a second send cannot act twice.

@@ -408,6 +408,24 @@ async def test_a_proxy_refusing_credentials_is_a_clear_error_not_retried(
         _assert_no_secret(seen, (f"wrong-{PROXY_PASSWORD}",))
 
 
+async def test_a_proxy_that_cannot_reach_the_api_is_retried(
+    open_proxy: ServedProcess, pki: Pki, backend: Backend
+) -> None:
+    """A CONNECT the proxy cannot complete (nothing listens there): retried, then named."""
+    async with LeanClient(
+        api_key=KEY,
+        base_url="https://127.0.0.1:9/api",
+        backend=backend,
+        verify=str(pki.ca),
+        proxy=open_proxy.url,
+        max_retries=1,
+    ) as lean:
+        with pytest.raises(APIConnectionError) as info:
+            await lean.gigs.list()
+    assert f"the proxy {open_proxy.url} refused the request" in str(info.value)
+    assert info.value.attempts == 2  # nothing reached the API: another try may succeed
+
+
 async def test_an_unreachable_proxy_is_a_clear_error(
     tls_sandbox: ServedProcess, pki: Pki, backend: Backend
 ) -> None:
