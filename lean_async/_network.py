@@ -26,7 +26,6 @@ import base64
 import functools
 import os
 import ssl
-import urllib.request
 from typing import Final
 
 import attrs
@@ -116,6 +115,8 @@ class ProxySettings:
 
 def proxy_from_env(base_url: str) -> ProxySettings | None:
     """The proxy the environment names for *base_url*, or ``None`` (NO_PROXY honoured)."""
+    import urllib.request  # only when asked: it imports http.client, email, ...
+
     proxies = urllib.request.getproxies_environment()
     url = httpx.URL(base_url)
     value = proxies.get(url.scheme) or proxies.get("all")

@@ -44,7 +44,9 @@ class _Pool:
 
     __slots__ = ("done", "loop", "transport", "watcher")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, transport: httpx.AsyncBaseTransport):
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, transport: httpx.AsyncBaseTransport
+    ) -> None:
         self.loop = loop
         self.transport = transport
         self.watcher: AsyncGenerator[None, None] | None = None
