@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
 EXTRAS := cli,fastapi,aiohttp,redis,temporal,otel
 
-.PHONY: install test lint typecheck pytest docs units demo bench chaos scale scale-memory clean
+.PHONY: install test lint typecheck pytest docs units demo bench chaos scale scale-memory loops clean
 
 # pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
@@ -63,6 +63,12 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos.run --payouts 1000 --seeds 1 --examples $${CHAOS_EXAMPLES:-1700} \
 		--backend $${CHAOS_BACKEND:-all}
+
+# One module-level client through 1,000 successive asyncio.run() calls on each backend,
+# against a `lean-async sandbox` process (issue 19): 0 exceptions, 0 warnings, descriptors
+# back to their start +-2, RSS growth < 5 MB. About 30 s; the suite runs 150 of them.
+loops: $(STAMP)
+	$(BIN)/python -W error -m tests.transport.soak_loops --runs $${LOOPS_RUNS:-1000}
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .nox site

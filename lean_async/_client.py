@@ -17,7 +17,8 @@ import os
 import time
 import typing
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
@@ -26,6 +27,7 @@ import httpx
 
 from lean_async import _config, _logging, _outcome
 from lean_async._convert import StructureError, structure, structure_list
+from lean_async._network import CertTypes, NetworkSettings, VerifyTypes, take_proxy
 from lean_async._reconcile import matches
 from lean_async._request import RequestFactory
 from lean_async._secrets import Secret, take_api_key
@@ -41,6 +43,8 @@ from lean_async.errors import (
 from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
+from lean_async.transport._connect_errors import HttpxErrorsTransport, ProxyAnswersTransport
+from lean_async.transport._loops import LoopPools
 from lean_async.transport._redact import Redactor
 from lean_async.transport.caller import CallerClientTransport
 from lean_async.transport.errors import response_text
@@ -77,6 +81,7 @@ class _Shared:
         "backend",
         "closed",
         "environment",
+        "pools",
         "redactor",
         "requests",
         "stack",
@@ -91,8 +96,10 @@ class _Shared:
         redactor: Redactor,
         backend: _config.Backend | None,
         telemetry: Telemetry | None,
+        pools: LoopPools | None,
     ) -> None:
         self.stack = stack
+        self.pools = pools
         self.telemetry = telemetry
         self.backend = backend
         self.environment = environment
@@ -114,7 +121,10 @@ class LeanClient:
     """An asyncio client for the Lean payouts API.
 
     Use it as ``async with LeanClient(...) as lean:`` or call `aclose` when done. One
-    client holds one connection pool; share it across the tasks of an application.
+    client serves a whole process: share it across tasks, event loops and threads. It
+    keeps one connection pool per event loop, made on the loop's first call and closed
+    when that loop finishes (``asyncio.run`` per task is fine); a forked child makes its
+    own. The retry budget and telemetry are shared by all of them.
 
     Args:
         api_key: your Lean API key; defaults to ``$LEAN_API_KEY``. Kept in a
@@ -143,6 +153,17 @@ class LeanClient:
             *transport* is given: ``"aiohttp"`` (the default: lean-async's own base
             on aiohttp, fast with many calls in flight) or ``"httpx"`` (httpx's pooled
             transport: what respx mocks, and httpx's own features).
+        proxy: an ``http://`` proxy URL, credentials allowed
+            (``http://user:pass@proxy:3128``); HTTPS goes through it with ``CONNECT``.
+            The credentials are held like the API key: never shown, logged or pickled.
+        trust_env: honour ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
+            (when *proxy* is not given) and ``SSL_CERT_FILE``/``SSL_CERT_DIR`` (when
+            *verify* is ``True``), as httpx does; ``False`` ignores them.
+        verify: TLS verification: ``True`` (httpx's CA bundle, certifi), a CA bundle
+            path (file or directory), an `ssl.SSLContext`, or ``False`` (none; for
+            local tests only).
+        cert: a client certificate for mutual TLS: a PEM path holding certificate and
+            key, or a ``(certificate, key)`` pair of paths.
         tracer_provider: the OpenTelemetry tracer provider to report spans to; by
             default the global one, looked up at each call (needs the ``[otel]``
             extra). With no SDK configured nothing is recorded.
@@ -152,8 +173,10 @@ class LeanClient:
     Raises:
         LeanError: no API key (or one with whitespace or control characters, which
             no header can carry), an unknown environment, an unsafe base URL, a
-            *max_response_bytes* that is not a positive integer, or a provider given
-            without ``opentelemetry-api`` installed.
+            *max_response_bytes* that is not a positive integer, a provider given
+            without ``opentelemetry-api`` installed, a *proxy* that is not an
+            ``http://`` URL, a *verify* path that holds no CA certificate, a *cert* that
+            cannot be loaded, or network settings given with *http_client*/*transport*.
     """
 
     def __init__(
@@ -173,13 +196,19 @@ class LeanClient:
         backoff_cap: float = _config.DEFAULT_BACKOFF_CAP,
         max_response_bytes: int = _config.DEFAULT_MAX_RESPONSE_BYTES,
         backend: _config.Backend = _config.DEFAULT_BACKEND,
+        proxy: str | httpx.URL | None = None,
+        trust_env: bool = True,
+        verify: VerifyTypes = True,
+        cert: CertTypes | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
         secret, problem = take_api_key(api_key, os.environ.get(_config.ENV_API_KEY))
-        # Every refusal below passes through this frame: only the redacting holder may
-        # be in it, never the raw key (error trackers send each frame's locals).
-        del api_key
+        proxy_settings, proxy_problem = take_proxy(proxy)
+        # Every refusal below passes through this frame: only the redacting holders may
+        # be in it, never the raw key or proxy credentials (error trackers send each
+        # frame's locals).
+        del api_key, proxy
         if secret is None:
             raise LeanError(
                 f"{problem}: pass api_key= or set ${_config.ENV_API_KEY} "
@@ -197,19 +226,36 @@ class LeanClient:
                 timeout=timeout, max_retries=max_retries, deadline=deadline
             )
             _config.check_count("max_response_bytes", max_response_bytes, 1)
+            if proxy_problem:
+                raise ValueError(proxy_problem)
+            network = NetworkSettings.resolve(
+                url, proxy=proxy_settings, trust_env=trust_env, verify=verify, cert=cert
+            )
+        if (http_client is not None or transport is not None) and (
+            proxy_settings is not None or verify is not True or cert is not None
+        ):
+            raise LeanError(
+                "proxy=, verify= and cert= configure the pooled backends; with "
+                "http_client= or transport= configure that client or transport instead"
+            )
 
+        pools = None
         if http_client is not None:
             base: httpx.AsyncBaseTransport = CallerClientTransport(http_client)
         elif transport is not None:
             base = transport
         else:
-            base = _pooled_base(backend, max_connections, max_keepalive_connections)
+            base = pools = _pooled_base(
+                backend, max_connections, max_keepalive_connections, network
+            )
         policy = RetryPolicy(
             max_retries=settings.max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
         )
         budget = RetryBudget()
         base_path = httpx.URL(url).raw_path.decode("ascii")
         telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path)
+        proxy_forms = network.proxy.secret_forms() if network.proxy is not None else ()
+        redactor = Redactor(secret, proxy_forms)
         stack = build_stack(
             base,
             api_key=secret,
@@ -217,12 +263,23 @@ class LeanClient:
             budget=budget,
             max_response_bytes=max_response_bytes,
             telemetry=telemetry,
+            redactor=redactor,
         )
-        pooled = http_client is None and transport is None
         shared = _Shared(
-            stack, environment_, url, Redactor(secret), backend if pooled else None, telemetry
+            stack,
+            environment_,
+            url,
+            redactor,
+            backend if pools is not None else None,
+            telemetry,
+            pools,
         )
         self._attach(shared, settings, owner=True)
+        if pools is not None:
+            # When the client goes, the pools of loops closed without shutting down are
+            # dropped before the garbage collector finalizes their sockets (a weakref
+            # callback runs before any __del__ of the same garbage).
+            weakref.finalize(self, pools.drop_finished)
 
     def _attach(self, shared: _Shared, settings: _config.CallSettings, *, owner: bool) -> None:
         self._shared = shared
@@ -637,15 +694,27 @@ class LeanClient:
 
     def __del__(self) -> None:
         # Only warn: scheduling an aclose() here runs after the loop may be gone (the
-        # "Event loop is closed" errors of other SDKs).
+        # "Event loop is closed" errors of other SDKs). A pooled client whose every pool
+        # was closed with its loop (asyncio.run per task) holds nothing and says nothing.
         shared = self.__dict__.get("_shared")
-        if self.__dict__.get("_owner") and shared is not None and not shared.closed:
+        if not self.__dict__.get("_owner") or shared is None or shared.closed:
+            return
+        pools = shared.pools
+        if pools is not None:
+            pools.drop_finished()
+        if pools is None or pools.open_pools:
             warnings.warn(
                 f"unclosed {self!r}: use 'async with LeanClient(...)' or await aclose()",
                 ResourceWarning,
                 source=self,
                 stacklevel=1,
             )
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError(
+            "a LeanClient holds the API key and open connections and cannot be pickled; "
+            "make one in each process (a forked child may use its parent's)"
+        )
 
     def __repr__(self) -> str:
         shared = self.__dict__.get("_shared")
@@ -673,15 +742,48 @@ def _cancelled_note(method: str, path: str, idempotency_key: str) -> str:
 
 
 def _pooled_base(
-    backend: _config.Backend, max_connections: int, max_keepalive_connections: int | None
-) -> httpx.AsyncBaseTransport:
-    """Return the pooled base transport of *backend*, owned (and closed) by the client."""
+    backend: _config.Backend,
+    max_connections: int,
+    max_keepalive_connections: int | None,
+    network: NetworkSettings,
+) -> LoopPools:
+    """Return the pooled base of *backend*: one pool per event loop, owned by the client."""
+    proxy = network.proxy
+    make: Callable[[], httpx.AsyncBaseTransport]
     if backend == "aiohttp":
         from lean_async.transport._aiohttp import AiohttpTransport  # imports aiohttp
 
-        return AiohttpTransport(
-            max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
+        def make() -> httpx.AsyncBaseTransport:
+            return AiohttpTransport(
+                max_connections=max_connections,
+                max_keepalive_connections=max_keepalive_connections,
+                ssl=network.ssl,
+                proxy=proxy,
+            )
+
+    else:
+        keepalive = (
+            max_connections if max_keepalive_connections is None else max_keepalive_connections
         )
-    keepalive = max_connections if max_keepalive_connections is None else max_keepalive_connections
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive)
-    return httpx.AsyncHTTPTransport(limits=limits)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive)
+
+        def make() -> httpx.AsyncBaseTransport:
+            return HttpxErrorsTransport(
+                httpx.AsyncHTTPTransport(
+                    verify=network.ssl,
+                    trust_env=network.trust_env,
+                    limits=limits,
+                    proxy=None
+                    if proxy is None
+                    else httpx.Proxy(
+                        proxy.url,
+                        auth=None
+                        if proxy.username is None or proxy.password is None
+                        else (proxy.username.get_secret_value(), proxy.password.get_secret_value()),
+                    ),
+                )
+            )
+
+    if proxy is None:
+        return LoopPools(make)
+    return LoopPools(lambda: ProxyAnswersTransport(make(), proxy.url))

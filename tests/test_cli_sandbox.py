@@ -21,7 +21,7 @@ from lean_async import LeanClient, WebhookEvent
 from lean_async._config import Backend
 from lean_async.cli import _sandbox_command, main
 from lean_async.cli._sandbox_command import delivery_line, serve_until
-from lean_async.sandbox import Delivery, DeliveryAttemptOutcome, Sandbox
+from lean_async.sandbox import Delivery, DeliveryAttemptOutcome, Sandbox, TLSFiles
 from lean_async.webhooks.aiohttp import webhook_handler
 from tests.test_cli import free_port
 
@@ -72,8 +72,10 @@ def test_sandbox_command_registers_forward_urls(monkeypatch: pytest.MonkeyPatch)
         host: str,
         port: int,
         workers: Sequence[str] = (),
+        tls: TLSFiles | None = None,
     ) -> int:
         served.append([host, str(port), *sandbox.webhook_urls, *workers])
+        assert tls is None
         return 0
 
     monkeypatch.setattr(_sandbox_command, "serve_until", fake_serve)
@@ -82,6 +84,28 @@ def test_sandbox_command_registers_forward_urls(monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 0, result.output
     assert served == [["127.0.0.1", "0", "http://127.0.0.1:9/a", "https://app.test/b"]]
     assert logging.getLogger("lean_async.sandbox").handlers[-1].level == logging.ERROR
+
+
+@pytest.mark.usefixtures("_restore_loggers")
+def test_sandbox_command_takes_tls_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--tls-cert/--tls-key (and --tls-client-ca) reach the server; halves are refused."""
+    files = {name: tmp_path / f"{name}.pem" for name in ("cert", "key", "ca")}
+    for path in files.values():
+        path.write_text("PEM")
+    seen: list[TLSFiles | None] = []
+
+    async def fake_serve(*args: object) -> int:
+        seen.append(args[5])  # type: ignore[arg-type]
+        return 0
+
+    monkeypatch.setattr(_sandbox_command, "serve_until", fake_serve)
+    tls = ["--tls-cert", str(files["cert"]), "--tls-key", str(files["key"])]
+    result = CliRunner().invoke(main, ["sandbox", *tls, "--tls-client-ca", str(files["ca"])])
+    assert result.exit_code == 0, result.output
+    assert seen == [TLSFiles(str(files["cert"]), str(files["key"]), str(files["ca"]))]
+    half = CliRunner().invoke(main, ["sandbox", "--tls-cert", str(files["cert"])])
+    assert half.exit_code == 2
+    assert "go together" in half.output
 
 
 def test_delivery_lines_say_what_happened() -> None:

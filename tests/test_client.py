@@ -34,6 +34,16 @@ from lean_async.testing import set_testing
 
 KEY = "sk_live_do_not_leak_9c1e"
 SANDBOX = "https://app.staging.withlean.com/api"
+# Nothing listens on the discard port: a call there opens the running loop's pool and fails.
+NOBODY = "http://127.0.0.1:9/api"
+
+
+async def _open_pool(lean: LeanClient) -> None:
+    """Make *lean* open its pool in the running loop (the call itself fails)."""
+    with pytest.raises(APIConnectionError):
+        await lean.with_options(max_retries=0).gigs.list()
+
+
 AUTH = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
 
 
@@ -430,12 +440,16 @@ async def test_pool_keeps_idle_connections(monkeypatch: pytest.MonkeyPatch) -> N
         return real(**kwargs)
 
     monkeypatch.setattr(httpx, "AsyncHTTPTransport", spy)
-    async with LeanClient(api_key=KEY, max_connections=7, backend="httpx"):
-        pass
+    async with LeanClient(api_key=KEY, base_url=NOBODY, max_connections=7, backend="httpx") as lean:
+        await _open_pool(lean)
     async with LeanClient(
-        api_key=KEY, max_connections=7, max_keepalive_connections=2, backend="httpx"
-    ):
-        pass
+        api_key=KEY,
+        base_url=NOBODY,
+        max_connections=7,
+        max_keepalive_connections=2,
+        backend="httpx",
+    ) as lean:
+        await _open_pool(lean)
     assert [(x.max_connections, x.max_keepalive_connections) for x in limits] == [(7, 7), (7, 2)]
 
 
@@ -448,15 +462,24 @@ async def test_closed_client_refuses_calls() -> None:
         await lean.gigs.list()
 
 
-def test_unclosed_client_warns_without_cleanup() -> None:
-    """Dropping an open client emits ResourceWarning and schedules nothing."""
-
-    def drop_an_open_client() -> None:
-        LeanClient(api_key=KEY)
-        gc.collect()
-
+async def test_unclosed_client_warns_without_cleanup() -> None:
+    """Dropping a client whose pool is open in a running loop warns and schedules nothing."""
+    lean = LeanClient(api_key=KEY, base_url=NOBODY)
+    await _open_pool(lean)
+    pool = lean._shared.pools
+    assert pool is not None
+    assert pool.open_pools == 1
+    held = [lean]
+    del lean
     with pytest.warns(ResourceWarning, match="unclosed"):
-        drop_an_open_client()
+        held.clear()
+    await pool.aclose()  # what the warning asks for; the inner pool warns otherwise
+
+
+def test_a_client_that_never_opened_a_pool_does_not_warn() -> None:
+    """A module-level client that was never used, or whose loops all finished, holds nothing."""
+    LeanClient(api_key=KEY)
+    gc.collect()
 
 
 async def test_debug_logging_redacts_the_key(
@@ -637,7 +660,8 @@ async def test_aiohttp_backend_owns_and_closes_its_base() -> None:
         seen.append(self)
         await original(self)
 
-    lean = LeanClient(api_key=KEY, backend="aiohttp", max_connections=3)
+    lean = LeanClient(api_key=KEY, base_url=NOBODY, backend="aiohttp", max_connections=3)
+    await _open_pool(lean)
     with mock.patch.object(AiohttpTransport, "aclose", spy):
         await lean.with_options(max_retries=0).aclose()  # a copy closes nothing
         assert seen == []
@@ -657,9 +681,11 @@ async def test_the_default_backend_is_aiohttp(monkeypatch: pytest.MonkeyPatch) -
         original(self, **kwargs)
 
     monkeypatch.setattr(AiohttpTransport, "__init__", spy)
-    async with LeanClient(api_key=KEY) as lean:
+    async with LeanClient(api_key=KEY, base_url=NOBODY) as lean:
         assert lean.backend == "aiohttp"
+        await _open_pool(lean)
     assert len(built) == 1
-    async with LeanClient(api_key=KEY, backend="httpx") as lean:
+    async with LeanClient(api_key=KEY, base_url=NOBODY, backend="httpx") as lean:
         assert lean.backend == "httpx"
+        await _open_pool(lean)
     assert len(built) == 1

@@ -32,6 +32,7 @@ from lean_async.sandbox import (
     Delivery,
     DeliveryAttemptOutcome,
     Sandbox,
+    TLSFiles,
     running_server,
 )
 
@@ -104,10 +105,12 @@ async def serve_until(
     host: str,
     port: int,
     workers: Sequence[str] = (),
+    tls: TLSFiles | None = None,
 ) -> int:
     """Serve *sandbox* on *host*:*port* and print its deliveries until *stop* is set.
 
-    Every id in *workers* is made an ACTIVE customer once the server is up.
+    Every id in *workers* is made an ACTIVE customer once the server is up. With *tls*
+    it serves HTTPS.
 
     Returns:
         The exit status: 0, or 1 when the server could not start (the port is taken).
@@ -115,7 +118,7 @@ async def serve_until(
     async with sandbox, contextlib.AsyncExitStack() as stack:
         try:
             url = await stack.enter_async_context(
-                running_server(sandbox, host=host, port=port, log_level="info")
+                running_server(sandbox, host=host, port=port, log_level="info", tls=tls)
             )
         except RuntimeError as exc:  # e.g. the port is taken
             console.print(Text(f"lean-async sandbox: {exc}", style="bold red"))
@@ -179,6 +182,21 @@ async def serve_until(
     help="Make every partnerUserId of this CSV an ACTIVE worker at start (made-up "
     "details), ready for `lean-async gigs import FILE`. Repeatable.",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve HTTPS with this PEM certificate chain (needs --tls-key).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The PEM private key of --tls-cert.",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Require client certificates issued by these PEM CA certificates (mutual TLS).",
+)
 def sandbox(
     host: str,
     port: int,
@@ -187,12 +205,24 @@ def sandbox(
     settle_delay: float,
     forward_to: list[str],
     workers_for: tuple[Path, ...],
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_client_ca: str | None,
 ) -> None:
     """Serve the built-in sandbox over HTTP until interrupted.
 
     With --forward-to, every webhook event is POSTed to your app, signed with the API
-    key, and each delivery attempt (failures and retries above all) is printed.
+    key, and each delivery attempt (failures and retries above all) is printed. With
+    --tls-cert and --tls-key it serves HTTPS; --tls-client-ca also requires client
+    certificates.
     """
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if tls_client_ca is not None and tls_cert is None:
+        raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+    tls = (
+        None if tls_cert is None or tls_key is None else TLSFiles(tls_cert, tls_key, tls_client_ca)
+    )
     console = make_console()
     workers = worker_ids(workers_for)
     # Delivery attempts are printed from the sandbox's own record (above); its logger
@@ -209,6 +239,6 @@ def sandbox(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await serve_until(stop, console, server, host, port, workers)
+        return await serve_until(stop, console, server, host, port, workers, tls)
 
     sys.exit(asyncio.run(until_signalled()))

@@ -31,7 +31,7 @@ from lean_async.sandbox._faults import (
 )
 from lean_async.sandbox._lifecycle import FAIL_MARKER
 from lean_async.sandbox._sandbox import DEFAULT_API_KEY, Sandbox
-from lean_async.sandbox._server import running_server, serve
+from lean_async.sandbox._server import TLSFiles, running_server, serve
 from lean_async.sandbox._transport import SandboxTransport
 from lean_async.sandbox._webhooks import (
     WEBHOOK_LOGGER,
@@ -60,6 +60,7 @@ __all__ = [
     "SandboxTransport",
     "ServerError",
     "SkewedClock",
+    "TLSFiles",
     "WebhookListener",
     "running_server",
     "serve",

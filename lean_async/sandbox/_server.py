@@ -15,9 +15,12 @@ import asyncio
 import contextlib
 import functools
 import socket
+import ssl
 import struct
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final
+
+import attrs
 
 from lean_async.sandbox._faults import ConnectionAborted
 from lean_async.sandbox._http import ASGIApp, Receive, Scope, Send
@@ -26,7 +29,7 @@ from lean_async.sandbox._sandbox import DEFAULT_API_KEY, Sandbox
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["running_server", "serve"]
+__all__ = ["TLSFiles", "running_server", "serve"]
 
 DISCONNECT_GRACE: Final = 1.0
 
@@ -68,7 +71,34 @@ def protocol_class() -> type[asyncio.Protocol]:
     return AbortingH11Protocol
 
 
-def _config(sandbox: Sandbox, host: str, port: int, **kwargs: Any) -> uvicorn.Config:
+@attrs.frozen
+class TLSFiles:
+    """What serving the sandbox over TLS takes: PEM paths, as ``lean-async sandbox`` names them.
+
+    Attributes:
+        cert: the server's certificate chain (``--tls-cert``).
+        key: its private key (``--tls-key``).
+        client_ca: CA certificates that client certificates must chain to; when given,
+            a client without such a certificate is refused (``--tls-client-ca``).
+    """
+
+    cert: str
+    key: str
+    client_ca: str | None = None
+
+
+def _tls_options(tls: TLSFiles | None) -> dict[str, Any]:
+    if tls is None:
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": tls.cert, "ssl_keyfile": tls.key}
+    if tls.client_ca is not None:
+        options |= {"ssl_ca_certs": tls.client_ca, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
+def _config(
+    sandbox: Sandbox, host: str, port: int, tls: TLSFiles | None = None, **kwargs: Any
+) -> uvicorn.Config:
     import uvicorn
 
     return uvicorn.Config(
@@ -79,6 +109,7 @@ def _config(sandbox: Sandbox, host: str, port: int, **kwargs: Any) -> uvicorn.Co
         ws="none",
         lifespan="on",
         date_header=False,  # the sandbox states its own clock's Date
+        **_tls_options(tls),
         **kwargs,
     )
 
@@ -90,8 +121,9 @@ async def _serve(server: uvicorn.Server) -> None:
         raise RuntimeError("the sandbox server could not start") from exc
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/api"
+def _url(host: str, port: int, tls: TLSFiles | None = None) -> str:
+    scheme = "http" if tls is None else "https"
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/api"
 
 
 @contextlib.asynccontextmanager
@@ -102,11 +134,13 @@ async def running_server(
     port: int = 0,
     log_level: str = "warning",
     startup_timeout: float = 10.0,
+    tls: TLSFiles | None = None,
 ) -> AsyncIterator[str]:
     """Serve *sandbox* on a real socket for the duration of an ``async with``.
 
     ``port=0`` picks a free port. The server runs in a task of the current event loop
-    and is shut down cleanly at exit; the sandbox itself stays open.
+    and is shut down cleanly at exit; the sandbox itself stays open. With *tls* it
+    serves HTTPS (and, with ``tls.client_ca``, requires client certificates).
 
     Yields:
         The API base URL, e.g. ``"http://127.0.0.1:54321/api"``.
@@ -117,7 +151,7 @@ async def running_server(
     """
     import uvicorn
 
-    config = _config(sandbox, host, port, log_level=log_level, log_config=None)
+    config = _config(sandbox, host, port, tls, log_level=log_level, log_config=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(_serve(server), name="lean-sandbox-server")
     try:
@@ -131,7 +165,7 @@ async def running_server(
         await asyncio.gather(task, return_exceptions=True)
         raise
     try:
-        yield _url(host, server.servers[0].sockets[0].getsockname()[1])
+        yield _url(host, server.servers[0].sockets[0].getsockname()[1], tls)
     finally:
         server.should_exit = True
         await task
@@ -143,6 +177,7 @@ def serve(
     *,
     api_key: str = DEFAULT_API_KEY,
     log_level: str = "info",
+    tls: TLSFiles | None = None,
     **sandbox_kwargs: Any,
 ) -> None:
     """Run a sandbox server until interrupted (blocking).
@@ -152,6 +187,7 @@ def serve(
         port: the port to listen on.
         api_key: the API key the server accepts.
         log_level: uvicorn's log level.
+        tls: serve HTTPS with these files (see `TLSFiles`).
         **sandbox_kwargs: passed to `Sandbox` (``approval_delay=``, ``clock=``, ...).
     """
     sandbox = Sandbox(api_key=api_key, **sandbox_kwargs)
@@ -160,7 +196,8 @@ def serve(
         import uvicorn
 
         async with sandbox:
-            await _serve(uvicorn.Server(_config(sandbox, host, port, log_level=log_level)))
+            config = _config(sandbox, host, port, tls, log_level=log_level)
+            await _serve(uvicorn.Server(config))
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

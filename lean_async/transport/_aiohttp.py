@@ -41,7 +41,14 @@ import httpx
 import yarl
 from multidict import CIMultiDict
 
+from lean_async._network import ProxySettings
 from lean_async.transport import _shortcuts
+from lean_async.transport._connect_errors import (
+    ProxyAuthenticationError,
+    ProxyConnectError,
+    ProxyRefusedError,
+    certificate_error,
+)
 
 __all__ = ["AiohttpTransport"]
 
@@ -91,6 +98,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         keepalive_expiry: seconds an idle connection is kept.
         ssl: TLS verification: ``True`` (the system's default context), an
             `ssl.SSLContext`, or ``False`` to skip verification.
+        proxy: an ``http://`` proxy every request goes through (own session only);
+            HTTPS through ``CONNECT``. Its credentials are handed to aiohttp only
+            inside the expression that sends each request.
 
     Raises:
         ValueError: a limit is not a positive integer (``0`` allowed for keep-alive),
@@ -105,6 +115,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         max_keepalive_connections: int | None = None,
         keepalive_expiry: float = 5.0,
         ssl: _ssl.SSLContext | bool = True,
+        proxy: ProxySettings | None = None,
     ) -> None:
         _check_count("max_connections", max_connections, 1)
         if max_keepalive_connections is not None:
@@ -117,6 +128,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._keepalive = max_keepalive_connections != 0
         self._keepalive_expiry = keepalive_expiry
         self._ssl = ssl
+        self._proxy = proxy
         # Our own pool wait, so that it can be told apart from a connect timeout.
         self._slots = asyncio.Semaphore(max_connections) if session is None else None
         self._closed = False
@@ -169,6 +181,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=data,
                 allow_redirects=False,
                 timeout=self._client_timeout(timeouts),
+                proxy_headers=self._proxy_headers(),
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = _mapped(exc, request)
@@ -214,16 +227,33 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._keepalive_expiry if self._keepalive else None,
             ssl=self._ssl,
         )
+        proxy = self._proxy
         self._session = session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             skip_auto_headers=_SKIP_AUTO_HEADERS,
             raise_for_status=False,
+            # LeanClient resolves the environment itself (lean_async._network).
             trust_env=False,
             timeout=_NO_TIMEOUT,
+            proxy=None if proxy is None else proxy.url,
+            # Plain http through a proxy is forwarded, not tunnelled: aiohttp sends the
+            # request's own headers to the proxy and ignores proxy_headers.
+            headers=None
+            if proxy is None or not proxy.forward or proxy.authorization is None
+            else {"Proxy-Authorization": proxy.authorization.get_secret_value()},
         )
         return session
+
+    def _proxy_headers(self) -> dict[str, str] | None:
+        # Built per request inside this expression, so the credential is never a local
+        # of a frame that an exception passes through.
+        return (
+            None
+            if self._proxy is None or self._proxy.forward or self._proxy.authorization is None
+            else {"Proxy-Authorization": self._proxy.authorization.get_secret_value()}
+        )
 
     async def _wait_for_slot(
         self, slots: asyncio.Semaphore, request: httpx.Request, timeouts: _Timeouts | None
@@ -389,7 +419,14 @@ def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     """Return the httpx error for aiohttp's *exc*, without keeping *exc* itself."""
     message = f"{type(exc).__name__}: {exc}"
     kind: type[httpx.TransportError]
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return certificate_error(str(exc.certificate_error), request)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the CONNECT
+        message = f"{exc.status} {exc.message}"
+        kind = ProxyAuthenticationError if exc.status == 407 else ProxyRefusedError
+    elif isinstance(exc, aiohttp.ClientProxyConnectionError):
+        kind = ProxyConnectError
+    elif isinstance(exc, aiohttp.ConnectionTimeoutError):
         kind = httpx.ConnectTimeout
     elif isinstance(exc, TimeoutError):
         kind = httpx.ReadTimeout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 __all__ = ["RetryBudget"]
 
 
@@ -13,8 +15,8 @@ class RetryBudget:
     *capacity*. During a total outage the bucket drains and attempts fall to about one
     per logical call; as calls succeed again it refills.
 
-    It is safe within one event loop without locks: no method awaits, so no other task
-    runs between a check and its update. Do not share one budget between threads.
+    One budget is shared by every event loop and thread that uses its client: each
+    check and its update happen under a lock (no method awaits while holding it).
 
     Args:
         capacity: the full bucket, and the starting balance.
@@ -29,6 +31,7 @@ class RetryBudget:
     # __weakref__: the telemetry's budget gauge reads a budget without keeping it alive.
     __slots__ = (
         "__weakref__",
+        "_lock",
         "_tokens",
         "capacity",
         "retry_cost",
@@ -50,6 +53,7 @@ class RetryBudget:
         self.timeout_cost = timeout_cost
         self.success_refund = success_refund
         self._tokens = capacity
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RetryBudget(tokens={self._tokens}, capacity={self.capacity})"
@@ -69,11 +73,13 @@ class RetryBudget:
             Whether the retry may be made; nothing is taken when it may not.
         """
         cost = self.timeout_cost if timeout else self.retry_cost
-        if cost > self._tokens:
-            return False
-        self._tokens -= cost
-        return True
+        with self._lock:
+            if cost > self._tokens:
+                return False
+            self._tokens -= cost
+            return True
 
     def record_success(self) -> None:
         """Put *success_refund* tokens back after a successful call, up to *capacity*."""
-        self._tokens = min(self.capacity, self._tokens + self.success_refund)
+        with self._lock:
+            self._tokens = min(self.capacity, self._tokens + self.success_refund)

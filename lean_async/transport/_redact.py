@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Final, cast
 
 from lean_async._config import Secret
@@ -26,14 +27,16 @@ class Redactor:
 
     Args:
         api_key: the Lean API key.
+        more: other secret strings to replace as they are (the proxy credentials and
+            their forms).
     """
 
     __slots__ = ("_byte_forms", "_forms")
 
-    def __init__(self, api_key: Secret[str]) -> None:
+    def __init__(self, api_key: Secret[str], more: Iterable[str] = ()) -> None:
         key = api_key.get_secret_value()
         token = base64.b64encode(f"{key}:".encode()).decode("ascii")
-        forms = {key, token, token.rstrip("="), token.replace("/", "\\/")}
+        forms = {key, token, token.rstrip("="), token.replace("/", "\\/"), *more}
         forms.discard("")
         # Longest first, so a token is replaced whole before any shorter form inside it.
         self._forms: tuple[str, ...] = tuple(sorted(forms, key=len, reverse=True))

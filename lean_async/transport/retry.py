@@ -3,7 +3,8 @@
 What is retried depends on how far the failed attempt got (README "Retries and exactly-once"):
 
 - nothing was sent (`httpx.ConnectError`, `httpx.ConnectTimeout`, `httpx.PoolTimeout`):
-  always;
+  always, except a certificate that failed verification;
+- a proxy that answered 407 (`lean_async.transport._connect_errors`): never;
 - bytes may have reached the server (any other transport error, while sending or while
   reading the body) or the status is in ``RetryPolicy.retry_statuses``: only when
   `extensions.is_replay_safe` says a second send cannot act twice.
@@ -22,6 +23,7 @@ import httpx
 import tenacity as _t
 
 from lean_async.transport._budget import RetryBudget
+from lean_async.transport._connect_errors import NEVER_RETRIED
 from lean_async.transport._policy import (
     STATUS_CAUSE,
     DeadlineExceeded,
@@ -88,8 +90,14 @@ class _ReplaySafe(_t.retry_base):
         return is_replay_safe(_call(retry_state).request)
 
 
+def _nothing_sent(exc: BaseException) -> bool:
+    return isinstance(exc, _NOTHING_SENT) and not isinstance(exc, NEVER_RETRIED)
+
+
 def _sent_failure(exc: BaseException) -> bool:
-    return isinstance(exc, httpx.TransportError) and not isinstance(exc, DeadlineExceeded)
+    return isinstance(exc, httpx.TransportError) and not isinstance(
+        exc, (DeadlineExceeded, *NEVER_RETRIED)
+    )
 
 
 def _last_outcome(retry_state: _t.RetryCallState) -> httpx.Response:
@@ -127,7 +135,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self._budget = budget
         statuses = policy.retry_statuses
         # Positive predicates only: anything unlisted, CancelledError included, is final.
-        retry = _t.retry_if_exception_type(_NOTHING_SENT) | (
+        retry = _t.retry_if_exception(_nothing_sent) | (
             _ReplaySafe()
             & (
                 _t.retry_if_exception(_sent_failure)

@@ -31,6 +31,7 @@ def build_stack(
     budget: RetryBudget | None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     telemetry: Telemetry | None = None,
+    redactor: Redactor | None = None,
 ) -> httpx.AsyncBaseTransport:
     """Wrap *base* in lean-async's layers; a request flows down, the response up::
 
@@ -57,6 +58,7 @@ def build_stack(
         max_response_bytes: the largest response body accepted (after decoding).
         telemetry: the client's OpenTelemetry reporting, or ``None`` for none (then the
             attempt layer is left out).
+        redactor: what removes secrets from error text; by default, the API key's.
 
     Returns:
         The outermost layer, to pass as ``httpx.AsyncClient(transport=...)``.
@@ -72,5 +74,5 @@ def build_stack(
         policy = attrs.evolve(policy, on_retry=retry_reporter(telemetry, policy.on_retry))
     return ErrorsTransport(
         IdempotencyTransport(RetryTransport(attempt, policy, budget)),
-        redactor=Redactor(api_key),
+        redactor=redactor if redactor is not None else Redactor(api_key),
     )
