@@ -226,6 +226,9 @@ class LeanClient:
                 timeout=timeout, max_retries=max_retries, deadline=deadline
             )
             _config.check_count("max_response_bytes", max_response_bytes, 1)
+            _config.check_count("max_connections", max_connections, 1)
+            if max_keepalive_connections is not None:
+                _config.check_count("max_keepalive_connections", max_keepalive_connections)
             if proxy_problem:
                 raise ValueError(proxy_problem)
             network = NetworkSettings.resolve(

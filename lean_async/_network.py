@@ -76,10 +76,10 @@ class ProxySettings:
         except (httpx.InvalidURL, ValueError):
             raise ValueError(f"{source} is not a valid proxy URL") from None
         if url.scheme not in _PROXY_SCHEMES or not host:
-            shown = url.copy_with(username=None, password=None) if host else "it"
+            shown = repr(str(url.copy_with(username=None, password=None))) if host else "no host"
             raise ValueError(
                 f"{source} must be an http:// proxy URL with a host (HTTPS travels through "
-                f"it with CONNECT); got {str(shown)!r}"
+                f"it with CONNECT); got {shown}"
             )
         bare = url.copy_with(username=None, password=None, path="/", query=None, fragment=None)
         if not url.userinfo:

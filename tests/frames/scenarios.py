@@ -11,6 +11,7 @@ each one produced.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import socket
@@ -44,6 +45,11 @@ OLD_KEY: Final = "sk_live_ROTATED_OUT_77c1f0"
 WRONG_KEY: Final = "sk_live_WRONG_19be3d2f"
 """A key the sandbox refuses (401)."""
 KEYS: Final = (KEY, OLD_KEY, WRONG_KEY)
+PROXY_USER: Final = "egress-frames"
+PROXY_PASSWORD: Final = "pr0xy-S3cret-frames"
+"""Proxy credentials: secrets like the key."""
+PROXY: Final = f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:9"
+_REMOTE: Final = "https://lean.example.com/api"  # never reached: the proxy is down
 
 EVENT: Final = {"id": "evt_1", "event": "gig.completed", "data": {"gigId": "g"}}
 START: Final = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
@@ -224,13 +230,24 @@ _REFUSED_SETTINGS: Final[list[dict[str, Any]]] = [
     {"backend": "requests"},
     {"http_client": httpx.AsyncClient(), "transport": httpx.MockTransport(lambda r: None)},  # type: ignore[arg-type,return-value]
     {"max_connections": 0},
+    {"max_keepalive_connections": -1},
     {"backoff_base": "soon"},
+    {"proxy": f"ftp://{PROXY_USER}:{PROXY_PASSWORD}@proxy.internal:21"},
+    {"proxy": f"http://{PROXY_USER}:{PROXY_PASSWORD}@"},
+    {"proxy": PROXY, "transport": httpx.MockTransport(lambda r: None)},  # type: ignore[arg-type,return-value]
+    {"proxy": PROXY, "max_response_bytes": 0},
+    {"proxy": PROXY, "verify": "/nonexistent/ca.pem"},
 ]
 
 
 async def constructor_refusals(capture: SentryCapture) -> list[BaseException]:
     """Every `LeanClient` argument it refuses, with a real key beside it."""
-    errors = [_caught(lambda s=settings: LeanClient(KEY, **s)) for settings in _REFUSED_SETTINGS]
+    # By index: a frame of this module holding the settings would hold the proxy URL
+    # (the caller's frames are the caller's business; lean_async's are under test).
+    errors = [
+        _caught(lambda i=index: LeanClient(KEY, **_REFUSED_SETTINGS[i]))
+        for index in range(len(_REFUSED_SETTINGS))
+    ]
     errors.append(_caught(lambda: LeanClient(f"{KEY}\ud800")))  # not encodable
     return _captured(capture, errors)
 
@@ -368,6 +385,11 @@ async def connection_errors(capture: SentryCapture) -> list[BaseException]:
                                 await lean.gigs.create(**_gig(4))
 
                         errors.append(await _acaught(cancelled))
+    for backend in ("aiohttp", "httpx"):  # an unreachable proxy that has credentials
+        settings: dict[str, Any] = {"max_retries": 0, "backend": backend}
+        async with LeanClient(KEY, base_url=_REMOTE, proxy=PROXY, **settings) as lean:
+            errors.append(await _acaught(lambda lean=lean: lean.gigs.get("g1")))
+            errors.append(await _acaught(lambda lean=lean: lean.gigs.create(**_gig(7))))
     assert all(isinstance(error, LeanError | TimeoutError) for error in errors), errors
     return _captured(capture, errors)
 
@@ -437,7 +459,8 @@ class ScenarioResult(dict[str, int]):
 
 async def run_scenario(name: str) -> ScenarioResult:
     """Run one scenario under a fresh Sentry and count the secrets it let out."""
-    needles = needles_for(KEYS)
+    proxy_token = base64.b64encode(f"{PROXY_USER}:{PROXY_PASSWORD}".encode()).decode()
+    needles = (*needles_for(KEYS), PROXY_PASSWORD, proxy_token)
     capture = SentryCapture()
     set_testing(True)
     try:

@@ -34,10 +34,10 @@ MIN_EVENTS = {
     "handle_delivery": 2,
     "fastapi": 5,
     "aiohttp": 3,
-    "constructor": 10,
+    "constructor": 16,
     "status": 8,
     "echoed_status": 36,
-    "connection": 18,
+    "connection": 22,
     "served_app": 2,
 }
 
