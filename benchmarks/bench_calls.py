@@ -21,7 +21,7 @@ list decoding <= 3x ``json.loads``.
 
     python benchmarks/bench_calls.py [--calls 500] [--rounds 21] [--wall]
 
-``--shortcuts`` measures instead what each shortcut of `lean_async.transport._shortcuts`
+``--shortcuts`` measures instead what each shortcut of `lean_async.transport._private_state`
 is worth: per call, with every shortcut on against the same call with that one off (its
 public path), interleaved in one run, on the calls that use it: ``gigs.create`` and
 ``customers.get`` (a new id each call, so the URL is joined each time) on the no-op base,
@@ -226,7 +226,7 @@ async def main(calls: int, rounds: int) -> None:
 
 # Which calls each shortcut is on the path of. Measured and removed for issue 18 (under
 # 5 % of a call each): new_response, headers_plus, put_entry+swap_entry, header_entries,
-# json_string (see lean_async/transport/_shortcuts.py).
+# json_string (see lean_async/transport/_private_state.py).
 SHORTCUT_CASES: dict[str, tuple[str, ...]] = {
     "new_request": ("gigs.create", "customers.get new id", "aiohttp gigs.create"),
     "read_response": ("gigs.create", "aiohttp gigs.create"),
@@ -241,7 +241,7 @@ async def shortcuts(calls: int, rounds: int) -> None:
     from _server_process import free_port, start_server
 
     from lean_async._telemetry import _guard
-    from lean_async.transport import _shortcuts
+    from lean_async.transport import _private_state
 
     port = free_port()
     server = start_server(str(Path(__file__).with_name("canned_server.py")), str(port), port=port)
@@ -278,10 +278,10 @@ async def shortcuts(calls: int, rounds: int) -> None:
 
         def switch(name: str, on: bool) -> None:
             for part in name.split("+"):
-                public = _shortcuts.PUBLIC[part]
-                setattr(_shortcuts, part, originals[part] if on else public)
+                public = _private_state.PUBLIC[part]
+                setattr(_private_state, part, originals[part] if on else public)
 
-        originals = {name: getattr(_shortcuts, name) for name in _shortcuts.PUBLIC}
+        originals = {name: getattr(_private_state, name) for name in _private_state.PUBLIC}
         times: dict[tuple[str, str], tuple[list[float], list[float]]] = {
             (name, case): ([], []) for name, cases in SHORTCUT_CASES.items() for case in cases
         }
@@ -359,7 +359,7 @@ def _operations(
     canned: LeanClient, loopback: LeanClient, arguments: dict[str, object]
 ) -> dict[str, tuple[int, Callable[[], object]]]:
     """Each shortcut's own operation as a call does it: (uses per call, operation)."""
-    from lean_async.transport import _shortcuts
+    from lean_async.transport import _private_state
 
     factory = canned._shared.requests
     request = factory.build(
@@ -376,13 +376,13 @@ def _operations(
 
     def read() -> object:
         response = httpx.Response(200, headers=raw, stream=stream, request=request)
-        return _shortcuts.read_response(response, GIG_BODY, request)
+        return _private_state.read_response(response, GIG_BODY, request)
 
     def join() -> object:
-        return _shortcuts.join_path(factory.base.url, BASE_URL, f"customer/u{next(ids)}")
+        return _private_state.join_path(factory.base.url, BASE_URL, f"customer/u{next(ids)}")
 
     def build() -> object:
-        return _shortcuts.new_request("POST", url, headers, b"{}", {"timeout": None})
+        return _private_state.new_request("POST", url, headers, b"{}", {"timeout": None})
 
     url, headers = request.url, request.headers
     # read_response: once in the response-limit layer (on aiohttp also in the base).

@@ -6,7 +6,7 @@ the same for every call of a client (the parsed base URL, the default headers, t
 encoder) and builds each request from it; the transport stack does the rest.
 
 The shortcuts into httpx's internals used here (joining a path onto the parsed base URL,
-a Request without its constructor's copies) live in `lean_async.transport._shortcuts`,
+a Request without its constructor's copies) live in `lean_async.transport._private_state`,
 each chosen at import with the public path as fallback.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from lean_async.transport import _shortcuts
+from lean_async.transport import _private_state
 
 __all__ = ["BaseURL", "RequestFactory"]
 
@@ -60,7 +60,7 @@ class BaseURL:
         joined = self._joined.get(path)
         if joined is None:
             if self._plain and _PLAIN_PATH.fullmatch(path):
-                joined = _shortcuts.join_path(self.url, self.text, path)
+                joined = _private_state.join_path(self.url, self.text, path)
             else:
                 joined = httpx.URL(self.text + path.lstrip("/"))
             if len(self._joined) >= _JOINED_PATHS:
@@ -115,7 +115,7 @@ class RequestFactory:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         # The calls to one path share its URL object, so the aiohttp base converts it once.
-        return _shortcuts.new_request(
+        return _private_state.new_request(
             method.upper(), self.base.join(path), headers, content, extensions
         )
 

@@ -42,7 +42,7 @@ import yarl
 from multidict import CIMultiDict
 
 from lean_async._network import ProxySettings
-from lean_async.transport import _shortcuts
+from lean_async.transport import _private_state
 from lean_async.transport._connect_errors import (
     ProxyAuthenticationError,
     ProxyConnectError,
@@ -352,7 +352,7 @@ def _response(
     if complete:
         # Handed over read (as ResponseLimitTransport does): building the response with
         # content= would decode it again through httpx's sync reader.
-        result = _shortcuts.read_response(result, body.read_nowait(), request)
+        result = _private_state.read_response(result, body.read_nowait(), request)
         response.release()
         if slots is not None:
             slots.release()

@@ -11,7 +11,7 @@ the client's network settings), and lets it go in one of three ways:
   its loop, whose ``finally`` closes the pool while the loop still runs;
 - **the loop was closed some other way** (``loop.close()`` without that shutdown): the
   pool is dropped without touching the loop when it is next noticed (a new loop's first
-  call, or `aclose`), its sockets closed directly (`_orphans`);
+  call, or `aclose`), its sockets closed directly (`_private_state.abandon`);
 - **fork()**: a child drops every pool it inherited the same way (closing only its
   copies of the descriptors, writing nothing), so it never sends on the parent's
   connections; its first call makes its own.
@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import httpx
 
-from lean_async.transport._orphans import abandon
+from lean_async.transport._private_state import abandon
 
 __all__ = ["LoopPools"]
 

@@ -8,7 +8,7 @@ import httpx
 
 from lean_async._config import DEFAULT_MAX_RESPONSE_BYTES
 from lean_async.errors import APIResponseValidationError, LeanError
-from lean_async.transport import _shortcuts
+from lean_async.transport import _private_state
 from lean_async.transport._frames import without_frames
 from lean_async.transport.extensions import call_context
 
@@ -82,7 +82,7 @@ class ResponseLimitTransport(httpx.AsyncBaseTransport):
             # request as it was written: they are cut off on the way up.
             raise without_frames(exc)  # noqa: B904 - the same exception, less its frames
         # What Response.aread() would store; done here to keep the running count.
-        return _shortcuts.read_response(response, content, request)
+        return _private_state.read_response(response, content, request)
 
     async def aclose(self) -> None:
         """Close the inner transport."""

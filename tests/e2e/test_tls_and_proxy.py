@@ -27,7 +27,7 @@ import pytest
 from lean_async import APIConnectionError, LeanClient, LeanError
 from lean_async._config import Backend
 from lean_async.testing import set_testing
-from lean_async.transport import _orphans
+from lean_async.transport import _private_state
 from tests.e2e.conftest import gig_args
 from tests.real_servers import ServedProcess, proxy_process, sandbox_process
 from tests.served import open_fds
@@ -498,13 +498,13 @@ def test_a_closed_loops_tls_pool_is_dropped_without_its_loop(
 ) -> None:
     """A TLS (or CONNECT-tunnelled TLS) connection of a closed loop is closed directly."""
     closed: list[bool] = []
-    real = _orphans.close_socket
+    real = _private_state.close_socket
 
     def spy(transport: asyncio.BaseTransport | None) -> bool:
         closed.append(real(transport))
         return closed[-1]
 
-    monkeypatch.setattr(_orphans, "close_socket", spy)
+    monkeypatch.setattr(_private_state, "close_socket", spy)
     lean = LeanClient(
         api_key=KEY,
         base_url=tls_sandbox.url,

@@ -21,7 +21,7 @@ import pytest
 
 from lean_async import LeanClient
 from lean_async._config import Backend
-from lean_async.transport import RetryBudget, _orphans
+from lean_async.transport import RetryBudget, _private_state
 from lean_async.transport._loops import LoopPools
 from tests.served import open_fds, served_sandbox
 from tests.transport.soak_loops import KEY, soak
@@ -118,13 +118,13 @@ def test_a_pool_whose_loop_closed_is_dropped_without_touching_it(
 ) -> None:
     """loop.close() without shutdown leaves a pool that is dropped, sockets closed directly."""
     closed: list[bool] = []
-    real = _orphans.close_socket
+    real = _private_state.close_socket
 
     def spy(transport: asyncio.BaseTransport | None) -> bool:
         closed.append(real(transport))
         return closed[-1]
 
-    monkeypatch.setattr(_orphans, "close_socket", spy)
+    monkeypatch.setattr(_private_state, "close_socket", spy)
     lean = _client(url, backend)
     fds = open_fds()
     loop = asyncio.new_event_loop()

@@ -1,4 +1,4 @@
-"""`lean_async.transport._shortcuts`: every shortcut is on with the pinned versions, agrees
+"""`lean_async.transport._private_state`: every shortcut is on with the pinned versions, agrees
 with httpx's public path, no other module touches a private attribute, and the client
 works the same with every shortcut off."""
 
@@ -18,7 +18,7 @@ from lean_async import LeanClient
 from lean_async._config import Backend
 from lean_async.sandbox import DropAfterCommit, Sandbox, running_server
 from lean_async.testing import set_testing
-from lean_async.transport import _shortcuts
+from lean_async.transport import _private_state
 from tests.e2e.conftest import gig_args, new_customer
 
 PACKAGE = Path(lean_async.__file__).parent
@@ -27,13 +27,14 @@ REQUEST = httpx.Request("GET", "http://127.0.0.1/x")
 
 def test_every_shortcut_is_on_with_the_pinned_versions() -> None:
     """httpx and the json module still have the shapes the shortcuts rely on."""
-    assert set(_shortcuts.ACTIVE) == set(_shortcuts.PUBLIC)
-    for name, public in _shortcuts.PUBLIC.items():
-        assert getattr(_shortcuts, name) is not public, name
+    assert set(_private_state.ACTIVE) == set(_private_state.PUBLIC)
+    for name, public in _private_state.PUBLIC.items():
+        assert getattr(_private_state, name) is not public, name
 
 
 def test_no_other_module_touches_another_librarys_private_attributes() -> None:
-    """Outside the shortcuts module no code reads or writes an httpx/aiohttp/otel private name.
+    """Outside `_private_state` no code reads or writes a private name of httpx, aiohttp, asyncio,
+    httpcore, anyio or OpenTelemetry.
 
     Checked on the syntax tree: an attribute starting with one underscore on anything
     but ``self``/``cls``, a lean_async module or a lean_async object.
@@ -50,10 +51,22 @@ def test_no_other_module_touches_another_librarys_private_attributes() -> None:
         "_internal",
         "_real_tracer",
         "_tracer",
+        # what dropping a pool without its loop reads (asyncio, aiohttp, httpcore, anyio)
+        "_ssl_protocol",
+        "_sock",
+        "_closing",
+        "_conns",
+        "_acquired",
+        "_cleanup_closed_transports",
+        "_pool",
+        "_connections",
+        "_network_stream",
+        "_stream",
+        "_transport",
     }
     found = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "_shortcuts.py":
+        if path.name == "_private_state.py":
             continue
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
@@ -75,8 +88,8 @@ def test_a_read_response_holds_its_content_either_way() -> None:
         return httpx.Response(200, headers=headers, stream=httpx.ByteStream(b""), request=REQUEST)
 
     original = fresh()
-    fast = _shortcuts.read_response(original, b'{"a":1}', REQUEST)
-    public = _shortcuts.PUBLIC["read_response"](fresh(), b'{"a":1}', REQUEST)
+    fast = _private_state.read_response(original, b'{"a":1}', REQUEST)
+    public = _private_state.PUBLIC["read_response"](fresh(), b'{"a":1}', REQUEST)
     assert fast is original
     assert fast.json() == public.json() == {"a": 1}
     assert public.request is REQUEST
@@ -88,7 +101,7 @@ def test_built_requests_agree() -> None:
     headers = httpx.Headers({"Host": "h", "Content-Length": "2"})
     url = httpx.URL("https://h/api/gig")
     args = ("POST", url, headers, b"{}", {"timeout": None})
-    fast, public = _shortcuts.new_request(*args), _shortcuts.PUBLIC["new_request"](*args)
+    fast, public = _private_state.new_request(*args), _private_state.PUBLIC["new_request"](*args)
     assert vars(fast).keys() == vars(public).keys()
     assert (fast.method, fast.url, fast.content) == (public.method, public.url, public.content)
     assert fast.headers.multi_items() == public.headers.multi_items()
@@ -101,16 +114,16 @@ def test_joined_paths_agree(path: str) -> None:
     """A plain relative path below the base gives the URL httpx parses."""
     text = "https://app.staging.withlean.com/api/"
     base = httpx.URL(text)
-    fast = _shortcuts.join_path(base, text, path)
-    assert fast == _shortcuts.PUBLIC["join_path"](base, text, path)
+    fast = _private_state.join_path(base, text, path)
+    assert fast == _private_state.PUBLIC["join_path"](base, text, path)
     assert str(fast) == text + path
 
 
 @pytest.fixture
 def public_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every shortcut off: what a future httpx without those shapes gets."""
-    for name, public in _shortcuts.PUBLIC.items():
-        monkeypatch.setattr(_shortcuts, name, public)
+    for name, public in _private_state.PUBLIC.items():
+        monkeypatch.setattr(_private_state, name, public)
     set_testing(True)
     yield
     set_testing(False)
