@@ -50,7 +50,7 @@ from pathlib import Path
 import httpx
 
 from lean_async import Gig, LeanClient, _validate
-from lean_async._convert import structure_list
+from lean_async._codec.convert import structure_list
 
 BASE_URL = "https://app.staging.withlean.com/api/"
 CUSTOMER = {

@@ -25,11 +25,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 import attrs
 import httpx
 
-from lean_async import _config, _logging, _outcome
-from lean_async._convert import StructureError, structure, structure_list
-from lean_async._network import CertTypes, NetworkSettings, VerifyTypes, take_proxy
-from lean_async._reconcile import matches
-from lean_async._request import RequestFactory
+from lean_async import _config, _logging
+from lean_async._codec.convert import StructureError, structure, structure_list
+from lean_async._codec.wire import RequestFactory
 from lean_async._secrets import Secret, take_api_key
 from lean_async._telemetry import Telemetry, names, telemetry_for, traced
 from lean_async._version import __version__
@@ -40,11 +38,13 @@ from lean_async.errors import (
     LeanError,
     NotFoundError,
 )
-from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
+from lean_async.resources import Applications, Customers, Gigs, SpecialPayments, _outcome
+from lean_async.resources._reconcile import matches
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
 from lean_async.transport._connect_errors import HttpxErrorsTransport, ProxyAnswersTransport
 from lean_async.transport._loops import LoopPools
+from lean_async.transport._network import CertTypes, NetworkSettings, VerifyTypes, take_proxy
 from lean_async.transport._redact import Redactor
 from lean_async.transport.caller import CallerClientTransport
 from lean_async.transport.errors import response_text
@@ -490,7 +490,7 @@ class LeanClient:
         A 400 or 409 answer looks the object up at *lookup_path*: when it exists and
         matches what was sent (the retry after a lost answer, a re-run batch), it is
         returned; when it differs, `ConflictError` shows both; when there is none, the
-        original error stands. When asked (`lean_async._outcome.recording`), it reports
+        original error stands. When asked (`resources._outcome.recording`), it reports
         whether this call made the object or found it already there.
         """
         outcome = _outcome.current()
@@ -545,7 +545,7 @@ class LeanClient:
     ) -> T:
         """POST a create protected by an ``Idempotency-Key`` (*idempotency_key*, else fresh).
 
-        When asked (`lean_async._outcome.recording`), it reports whether this call made
+        When asked (`resources._outcome.recording`), it reports whether this call made
         the object: always under a key it made itself; under the caller's key, which a
         repeat answers with the original answer unmarked, not when this client saw that
         key answered before, else by ``createdAt`` on Lean's clock.
@@ -575,7 +575,7 @@ class LeanClient:
         """Return whether *value* (from *response*) was made since the operation started.
 
         Judged on Lean's clock: the answer's ``Date`` less the time since *started* (the
-        call's monotonic start) and the operation's earlier attempts (`lean_async._outcome`).
+        call's monotonic start) and the operation's earlier attempts (`resources._outcome`).
         """
         return _outcome.made_since(
             getattr(value, "created_at", None),

@@ -1,7 +1,7 @@
 """Typed models of the objects the Lean API returns, and the enums of its fields.
 
 Models are plain frozen attrs classes with snake_case attributes and no serialisation
-code; `lean_async._convert` maps them to and from the API's camelCase JSON.
+code; `lean_async._codec.convert` maps them to and from the API's camelCase JSON.
 
 Enum fields are typed ``<Enum> | str``: a value the SDK knows becomes the enum member
 (matched case-insensitively, since the reference writes both "PENDING" and "pending"),

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lean_async._secrets import WebhookKeys, take_webhook_keys
-from lean_async._wait import RealWaitClock, WaitClock, get_wait_clock, set_wait_clock
+from lean_async.resources._wait import RealWaitClock, WaitClock, get_wait_clock, set_wait_clock
 from lean_async.transport import is_testing, set_testing
 from lean_async.webhooks import SIGNATURE_HEADER, sign
 

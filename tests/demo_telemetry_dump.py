@@ -24,8 +24,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rich.console import Console
 
-from lean_async._demo import _flow
 from lean_async.cli import _demo_command
+from lean_async.cli._demo import _flow
 from lean_async.models import Customer
 from lean_async.sandbox import DEFAULT_API_KEY
 

@@ -35,7 +35,7 @@ from lean_async._payroll import (
     BadRow,
     FailuresWriter,
     HeaderError,
-    Kind,
+    PayrollKind,
     Row,
     Summary,
     check_file,
@@ -82,7 +82,7 @@ def write_csv(path: Path, rows: Sequence[dict[str, str]], header: Sequence[str] 
     return path
 
 
-def entries(path: Path, kind: Kind = GIGS) -> list[Row | BadRow]:
+def entries(path: Path, kind: PayrollKind = GIGS) -> list[Row | BadRow]:
     """Every entry `read_rows` yields for *path*."""
     return list(read_rows(path, kind))
 
@@ -119,7 +119,7 @@ async def lean(sandbox: Sandbox) -> AsyncIterator[LeanClient]:
 async def pay(
     lean: LeanClient,
     path: Path,
-    kind: Kind = GIGS,
+    kind: PayrollKind = GIGS,
     *,
     failures: Path | None = None,
     concurrency: int = 8,

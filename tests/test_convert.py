@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lean_async._convert import (
+from lean_async._codec.convert import (
     StructureError,
     camel,
     converter,
@@ -25,7 +25,7 @@ from lean_async._convert import (
     structure_list,
     unstructure,
 )
-from lean_async._endpoints import ENDPOINTS
+from lean_async._endpoints.table import ENDPOINTS
 from lean_async.models import (
     Application,
     ApplicationStatus,

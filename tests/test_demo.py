@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from lean_async import LeanClient
-from lean_async._demo import Payout, StepResult, Tally, WebhookReceiver, run_demo
-from lean_async._demo._payroll import PayrollFailure, pay_payroll
 from lean_async._payroll import Summary
+from lean_async.cli._demo import Payout, StepResult, Tally, WebhookReceiver, run_demo
+from lean_async.cli._demo._payroll import PayrollFailure, pay_payroll
 from lean_async.models import EventType
 from lean_async.sandbox import DeliveryAttemptOutcome, ManualClock, Sandbox
 from lean_async.testing import signed_delivery

@@ -1,6 +1,6 @@
 """The endpoint table: each row is served by its resource method and its sandbox handler.
 
-Every list here comes from `lean_async._endpoints.ENDPOINTS`: a new row is sent end to
+Every list here comes from `lean_async._endpoints.table.ENDPOINTS`: a new row is sent end to
 end through its resource method and the sandbox, and its model, resource, webhook kind
 and CSV columns are checked, without any list of endpoints to update by hand.
 """
@@ -16,10 +16,10 @@ import pytest
 
 import lean_async
 from lean_async import LeanClient, models, resources
-from lean_async._convert import camel
-from lean_async._endpoints import ENDPOINTS, GIGS_GET, EndpointRow
-from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, Kind
-from lean_async._rules.objects import JSON_OBJECT
+from lean_async._codec.convert import camel
+from lean_async._endpoints.rules.objects import JSON_OBJECT
+from lean_async._endpoints.table import ENDPOINTS, GIGS_GET, EndpointRow
+from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, PayrollKind
 from lean_async.models import EventType
 from lean_async.sandbox import ManualClock, Sandbox
 from lean_async.sandbox._api import API
@@ -188,7 +188,7 @@ def test_a_row_says_what_it_is() -> None:
 def test_a_payroll_kind_needs_a_row_with_a_body() -> None:
     """CSV columns come from a request declaration: a read row has none to give."""
     with pytest.raises(ValueError, match="no request body"):
-        Kind("gigs", GIGS_GET, unique="gigId")
+        PayrollKind("gigs", GIGS_GET, unique="gigId")
 
 
 @pytest.mark.parametrize("row", ENDPOINTS, **_IDS)

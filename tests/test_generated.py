@@ -7,10 +7,10 @@ import traceback
 
 import pytest
 
-from lean_async._convert import camel
-from lean_async._fast_structure import compile_structurer
-from lean_async._generated import compile_function
-from lean_async._requests import GIG
+from lean_async._codec.convert import camel
+from lean_async._codec.decoders import compile_structurer
+from lean_async._codec.generated import compile_function
+from lean_async._endpoints.requests import GIG
 from lean_async.models import Gig
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lean_async import LeanClient, LeanError
-from lean_async._network import NetworkSettings, ProxySettings, ssl_context, take_proxy
+from lean_async.transport._network import NetworkSettings, ProxySettings, ssl_context, take_proxy
 
 trustme = pytest.importorskip("trustme")  # the dev group has it; a bare install may not
 

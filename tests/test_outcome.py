@@ -1,4 +1,5 @@
-"""`lean_async._outcome`: Lean's clock from ``Date``, the one-second edge, keys seen answered."""
+"""`lean_async.resources._outcome`: Lean's clock from ``Date``, the one-second edge, keys
+seen answered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lean_async._outcome import AnsweredKeys, current, http_date, made_since, recording
+from lean_async.resources._outcome import AnsweredKeys, current, http_date, made_since, recording
 
 DATE = "Tue, 24 Nov 2026 09:00:10 GMT"
 LEAN_NOW = dt.datetime(2026, 11, 24, 9, 0, 10, tzinfo=dt.UTC)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lean_async._request import BaseURL, RequestFactory
-from lean_async._validate import path_segment
+from lean_async._codec.wire import BaseURL, RequestFactory
+from lean_async._endpoints.validate import path_segment
 
 BASE = "https://app.staging.withlean.com/api/"
 DEFAULTS = {"Accept": "application/json", "User-Agent": "lean-async/test"}

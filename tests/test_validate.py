@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lean_async import _validate
-from lean_async._endpoints import ENDPOINTS
-from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
-from lean_async._rules.table import Endpoint
-from lean_async._validate import (
+from lean_async._endpoints import validate as _validate
+from lean_async._endpoints.requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._endpoints.rules.body import Endpoint
+from lean_async._endpoints.table import ENDPOINTS
+from lean_async._endpoints.validate import (
     application_body,
     check_application,
     check_customer,

@@ -13,18 +13,18 @@ import attrs
 import pytest
 
 from lean_async._client import LeanClient
-from lean_async._convert import camel, unstructure
-from lean_async._endpoints import ENDPOINTS, EndpointRow
-from lean_async._requests import (
+from lean_async._codec.convert import camel, unstructure
+from lean_async._endpoints.requests import (
     CUSTOMER,
     GIG,
     GigRequest,
 )
-from lean_async._rules.base import rule
-from lean_async._rules.money import amount
-from lean_async._rules.table import Across, Beside, Endpoint
-from lean_async._rules.text import IDENTIFIER, TEXT
-from lean_async._rules.times import TIMESTAMP
+from lean_async._endpoints.rules.base import rule
+from lean_async._endpoints.rules.body import Across, Beside, Endpoint
+from lean_async._endpoints.rules.money import amount
+from lean_async._endpoints.rules.text import IDENTIFIER, TEXT
+from lean_async._endpoints.rules.times import TIMESTAMP
+from lean_async._endpoints.table import ENDPOINTS, EndpointRow
 from lean_async.errors import ValidationError
 from lean_async.sandbox import ManualClock
 from lean_async.sandbox._store import Store

@@ -1,7 +1,7 @@
 """The compiled body of each endpoint against the reference route it shortcuts.
 
 `Endpoint.body` runs a function generated from the request model
-(`lean_async._rules.fast_body`); `Endpoint._checked_body` builds the checked model and
+(`lean_async._codec.bodies`); `Endpoint._checked_body` builds the checked model and
 unstructures it through the converter. For any arguments, both must give the same body
 (same keys in the same order, so the same bytes on the wire) or the same
 `ValidationError`.
@@ -20,13 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lean_async._convert import format_datetime, format_money
-from lean_async._request import _ENCODER, _encode
-from lean_async._requests import GIG
-from lean_async._rules.base import Invalid
-from lean_async._rules.fast_body import compile_body
-from lean_async._rules.money import _cents, _money_string
-from lean_async._rules.table import Endpoint
+from lean_async._codec.bodies import compile_body
+from lean_async._codec.convert import format_datetime, format_money
+from lean_async._codec.wire import _ENCODER, _encode
+from lean_async._endpoints.requests import GIG
+from lean_async._endpoints.rules.base import Invalid
+from lean_async._endpoints.rules.body import Endpoint
+from lean_async._endpoints.rules.money import _cents, _money_string
 from lean_async.errors import ValidationError
 from tests.garbage import ANYTHING
 from tests.test_validate import DECLARED, GIG_ARGS, _loosen, strategy_of

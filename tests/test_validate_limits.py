@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lean_async._rules.money import CENTS_ONLY
-from lean_async._rules.objects import MAX_JSON_DEPTH
-from lean_async._rules.text import NOT_UTF8
-from lean_async._validate import (
+from lean_async._endpoints.rules.money import CENTS_ONLY
+from lean_async._endpoints.rules.objects import MAX_JSON_DEPTH
+from lean_async._endpoints.rules.text import NOT_UTF8
+from lean_async._endpoints.validate import (
     MAX_AMOUNT,
     MAX_AMOUNT_CHARS,
     MAX_IDEMPOTENCY_KEY,

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lean_async._convert import structure
-from lean_async._wait import is_settled, poll_until
+from lean_async._codec.convert import structure
 from lean_async.models import Gig
+from lean_async.resources._wait import is_settled, poll_until
 from lean_async.testing import RealWaitClock, WaitClock, get_wait_clock, set_wait_clock
 from tests.resources.conftest import GIG_JSON
 

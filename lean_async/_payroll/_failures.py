@@ -1,6 +1,6 @@
 """The failures CSV: every row that was not paid, in a file the import reads back.
 
-Its columns are the input's own (as `Kind.headers`), then ``failedLine`` (the row's
+Its columns are the input's own (as `PayrollKind.headers`), then ``failedLine`` (the row's
 line in the file it came from), ``failedReason`` (the error's class name) and
 ``failedMessage``. The import ignores those three, so after fixing the cause the file
 can be imported as it is. A special payment's ``idempotencyKey`` is the key its call
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from lean_async._payroll._rows import ANNOTATION_COLUMNS, Kind
+from lean_async._payroll._rows import ANNOTATION_COLUMNS, PayrollKind
 
 __all__ = ["FailuresWriter"]
 
@@ -23,7 +23,7 @@ __all__ = ["FailuresWriter"]
 class FailuresWriter:
     """Writes failed rows to *path*, creating the file only when the first one comes."""
 
-    def __init__(self, path: Path, kind: Kind) -> None:
+    def __init__(self, path: Path, kind: PayrollKind) -> None:
         self.path = path
         self.count = 0
         self._kind = kind

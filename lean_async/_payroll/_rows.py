@@ -32,11 +32,11 @@ from typing import Any, Final
 
 import attrs
 
-from lean_async._convert import camel
-from lean_async._endpoints import GIGS_CREATE, SPECIAL_PAYMENTS_CREATE, EndpointRow
-from lean_async._rules.objects import JSON_OBJECT
-from lean_async._rules.table import Endpoint
-from lean_async._rules.times import TIMESTAMP
+from lean_async._codec.convert import camel
+from lean_async._endpoints.rules.body import Endpoint
+from lean_async._endpoints.rules.objects import JSON_OBJECT
+from lean_async._endpoints.rules.times import TIMESTAMP
+from lean_async._endpoints.table import GIGS_CREATE, SPECIAL_PAYMENTS_CREATE, EndpointRow
 from lean_async.errors import ValidationError
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
     "GIGS",
     "SPECIAL_PAYMENTS",
     "BadRow",
-    "Kind",
+    "PayrollKind",
     "Row",
     "file_digest",
     "read_rows",
@@ -99,7 +99,7 @@ def _columns(declared: Endpoint[Any]) -> tuple[Column, ...]:
 
 
 @attrs.frozen
-class Kind:
+class PayrollKind:
     """What a payroll file holds: gigs or special payments, the rows of one create endpoint.
 
     Attributes:
@@ -147,9 +147,11 @@ class Kind:
         return declared.body({name: arguments.get(name) for name in declared.signature.parameters})
 
 
-GIGS: Final = Kind("gigs", GIGS_CREATE, unique="gigId")
+GIGS: Final = PayrollKind("gigs", GIGS_CREATE, unique="gigId")
 
-SPECIAL_PAYMENTS: Final = Kind("special payments", SPECIAL_PAYMENTS_CREATE, unique="idempotencyKey")
+SPECIAL_PAYMENTS: Final = PayrollKind(
+    "special payments", SPECIAL_PAYMENTS_CREATE, unique="idempotencyKey"
+)
 
 
 @attrs.frozen
@@ -192,7 +194,7 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_header(kind: Kind, header: list[str]) -> list[str]:
+def _check_header(kind: PayrollKind, header: list[str]) -> list[str]:
     names = [h.strip() for h in header]
     known = set(kind.headers) | set(ANNOTATION_COLUMNS)
     problems = [f"unknown column {h!r}" for h in names if h not in known]
@@ -203,7 +205,7 @@ def _check_header(kind: Kind, header: list[str]) -> list[str]:
     return problems
 
 
-def read_rows(path: Path, kind: Kind) -> Generator[Row | BadRow, None, None]:
+def read_rows(path: Path, kind: PayrollKind) -> Generator[Row | BadRow, None, None]:
     """Yield each data row of the CSV at *path*, checked, in file order.
 
     Blank lines are skipped. Rows are read one at a time; only the unique column's
@@ -241,7 +243,7 @@ def read_rows(path: Path, kind: Kind) -> Generator[Row | BadRow, None, None]:
 
 
 def _row(
-    kind: Kind,
+    kind: PayrollKind,
     positions: Mapping[str, int],
     record: list[str],
     line: int,

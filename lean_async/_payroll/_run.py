@@ -15,7 +15,7 @@ Re-running a file pays only what was not paid:
   24 hours).
 
 "Created" or "already there" is what each call reported (`BatchResult.created`, see
-`lean_async._outcome`): told from the call itself and, where it cannot be, from
+`lean_async.resources._outcome`): told from the call itself and, where it cannot be, from
 ``createdAt`` against Lean's own clock (its ``Date`` header), never this machine's. A row
 whose answer could not tell (no ``Date``) is counted as ``unsure``.
 """
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from lean_async._payroll._failures import FailuresWriter
-from lean_async._payroll._rows import GIGS, BadRow, Kind, Row, read_rows
+from lean_async._payroll._rows import GIGS, BadRow, PayrollKind, Row, read_rows
 from lean_async.resources._batch import batch_key
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Check:
     workers: set[str] = attrs.field(factory=set)
 
 
-def check_file(path: Path, kind: Kind, on_bad_row: Callable[[BadRow], None]) -> Check:
+def check_file(path: Path, kind: PayrollKind, on_bad_row: Callable[[BadRow], None]) -> Check:
     """Check every row of *path*; call *on_bad_row* for each bad one, as it is found.
 
     Raises:
@@ -135,7 +135,7 @@ class Progress(Protocol):
 async def pay_file(
     lean: LeanClient,
     path: Path,
-    kind: Kind,
+    kind: PayrollKind,
     summary: Summary,
     *,
     batch_id: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from lean_async._endpoints import ENDPOINTS
+from lean_async._endpoints.table import ENDPOINTS
 
 __all__ = ["url_template"]
 

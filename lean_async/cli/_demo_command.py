@@ -19,9 +19,9 @@ from rich.text import Text
 
 from lean_async import _config
 from lean_async._client import LeanClient
-from lean_async._demo import Arrival, StepResult, Tally, WebhookReceiver, run_demo
 from lean_async._secrets import Secret, take_api_key, take_webhook_keys
 from lean_async.cli._console import make_console
+from lean_async.cli._demo import Arrival, StepResult, Tally, WebhookReceiver, run_demo
 from lean_async.cli._otel_console import SDK_MISSING, install_console_telemetry
 from lean_async.cli._progress import ImportProgress
 from lean_async.cli._target import UnsafeTargetError, check_demo_url

@@ -41,7 +41,7 @@ from lean_async._payroll import (
     Check,
     FailuresWriter,
     HeaderError,
-    Kind,
+    PayrollKind,
     Progress,
     Row,
     Summary,
@@ -163,7 +163,7 @@ async def run_import(
     console: Console,
     lean: LeanClient,
     path: Path,
-    kind: Kind,
+    kind: PayrollKind,
     *,
     total: int,
     concurrency: int,
@@ -222,7 +222,7 @@ async def run_import(
 async def _import(
     console: Console,
     path: Path,
-    kind: Kind,
+    kind: PayrollKind,
     check: Check,
     *,
     client_options: dict[str, Any],
@@ -283,7 +283,7 @@ def _has_env_key() -> bool:
     return bool(os.environ.get(_config.ENV_API_KEY))
 
 
-def _check(console: Console, path: Path, kind: Kind) -> Check:
+def _check(console: Console, path: Path, kind: PayrollKind) -> Check:
     console.print(f"Checking {path} ...", markup=False)
 
     def show(row: BadRow) -> None:
@@ -310,7 +310,7 @@ def _check(console: Console, path: Path, kind: Kind) -> Check:
     return check
 
 
-def import_command(kind: Kind) -> click.Command:
+def import_command(kind: PayrollKind) -> click.Command:
     """Return the ``import`` command for *kind* (`GIGS` or `SPECIAL_PAYMENTS`)."""
     columns = ", ".join(kind.headers)
     resource = "gigs" if kind is GIGS else "special-payments"
@@ -443,7 +443,7 @@ def import_command(kind: Kind) -> click.Command:
 def _run_temporal(
     console: Console,
     path: Path,
-    kind: Kind,
+    kind: PayrollKind,
     check: Check,
     *,
     address: str,

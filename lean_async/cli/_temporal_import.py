@@ -8,7 +8,7 @@ from collections import Counter
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from lean_async._payroll import GIGS, Kind, Progress, Row, Summary
+from lean_async._payroll import GIGS, PayrollKind, Progress, Row, Summary
 from lean_async.temporal import (
     BatchProgress,
     ItemFailure,
@@ -24,7 +24,7 @@ __all__ = ["follow_import"]
 async def follow_import(
     address: str,
     batch_id: str,
-    kind: Kind,
+    kind: PayrollKind,
     rows: list[Row],
     *,
     concurrency: int,

@@ -71,7 +71,7 @@ class Resource:
 
     A method validates its arguments, then makes one client call that sends and
     returns the model, built from its row of the endpoint table
-    (`lean_async._endpoints`): ``await self._client._send(ROW.method, path,
+    (`lean_async._endpoints.table`): ``await self._client._send(ROW.method, path,
     cast_to=ROW.response)``, or ``await self._client._create(...)`` for a create
     protected by a unique key (``_create_keyed(...)``: by an ``Idempotency-Key``). A
     `LeanClient.with_options` copy builds its own resources, so they send with the

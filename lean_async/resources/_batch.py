@@ -10,7 +10,7 @@ How it runs:
   *concurrency* items (and their tasks) exist at once: memory does not grow with the
   number of items.
 * Each finished call becomes a `BatchResult`, yielded as it finishes, with whether the
-  call paid or found its payment already there (`lean_async._outcome`). A `LeanError`
+  call paid or found its payment already there (`lean_async.resources._outcome`). A `LeanError`
   (a bad item's `ValidationError`, an `APIError`) is a result and the batch goes on;
   any other exception is a bug and propagates, cancelling the calls still in flight.
 * Leaving the ``async for`` early, ``aclose()`` or cancelling the consuming task
@@ -39,11 +39,11 @@ from collections.abc import (
 )
 from typing import Any, Final, TypeAlias, TypeVar
 
-from lean_async import _validate
+from lean_async._endpoints import validate as _validate
 from lean_async._logging import logger
-from lean_async._outcome import recording
 from lean_async.errors import LeanError, ValidationError
 from lean_async.models import BatchResult
+from lean_async.resources._outcome import recording
 
 __all__ = [
     "BATCH_KEY_PREFIX",

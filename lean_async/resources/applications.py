@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from lean_async._config import Environment
-from lean_async._endpoints import APPLICATIONS_SUBMIT
-from lean_async._requests import APPLICATION
+from lean_async._endpoints.requests import APPLICATION
+from lean_async._endpoints.table import APPLICATIONS_SUBMIT
 from lean_async._telemetry import traced
 from lean_async.errors import SandboxOnlyError
 from lean_async.models import Application

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lean_async import _validate
-from lean_async._endpoints import CUSTOMERS_CREATE, CUSTOMERS_GET
-from lean_async._requests import CUSTOMER
+from lean_async._endpoints import validate as _validate
+from lean_async._endpoints.requests import CUSTOMER
+from lean_async._endpoints.table import CUSTOMERS_CREATE, CUSTOMERS_GET
 from lean_async._telemetry import traced
-from lean_async._wait import poll_until
 from lean_async.errors import LeanError
 from lean_async.models import Customer, CustomerStatus
 from lean_async.resources._base import Resource
+from lean_async.resources._wait import poll_until
 
 __all__ = ["Customers"]
 

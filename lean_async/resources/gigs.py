@@ -7,14 +7,14 @@ import datetime as dt
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 
-from lean_async import _validate
-from lean_async._endpoints import GIGS_CREATE, GIGS_GET, GIGS_LIST
-from lean_async._requests import GIG
+from lean_async._endpoints import validate as _validate
+from lean_async._endpoints.requests import GIG
+from lean_async._endpoints.table import GIGS_CREATE, GIGS_GET, GIGS_LIST
 from lean_async._telemetry import traced
-from lean_async._wait import is_settled, poll_until
 from lean_async.models import BatchResult, Gig
 from lean_async.resources import _batch
 from lean_async.resources._base import Resource
+from lean_async.resources._wait import is_settled, poll_until
 
 __all__ = ["Gigs"]
 

@@ -7,18 +7,18 @@ from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Any
 
-from lean_async import _validate
-from lean_async._endpoints import (
+from lean_async._endpoints import validate as _validate
+from lean_async._endpoints.requests import SPECIAL_PAYMENT
+from lean_async._endpoints.table import (
     SPECIAL_PAYMENTS_CREATE,
     SPECIAL_PAYMENTS_GET,
     SPECIAL_PAYMENTS_LIST,
 )
-from lean_async._requests import SPECIAL_PAYMENT
 from lean_async._telemetry import traced
-from lean_async._wait import is_settled, poll_until
 from lean_async.models import BatchResult, SpecialPayment, SpecialPaymentType
 from lean_async.resources import _batch
 from lean_async.resources._base import Resource
+from lean_async.resources._wait import is_settled, poll_until
 
 __all__ = ["SpecialPayments"]
 

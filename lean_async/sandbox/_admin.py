@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
-from lean_async._convert import format_datetime, unstructure
+from lean_async._codec.convert import format_datetime, unstructure
 from lean_async.sandbox._faults import (
     ConnectionReset,
     DropAfterCommit,

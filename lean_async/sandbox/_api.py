@@ -1,6 +1,6 @@
 """The Lean API's endpoints, as the reference documents them, under ``/api``.
 
-The routes are the rows of the endpoint table (`lean_async._endpoints.ENDPOINTS`); this
+The routes are the rows of the endpoint table (`lean_async._endpoints.table.ENDPOINTS`); this
 module adds each row's handler (`API.handlers`).
 
 Each handler is synchronous: a request is checked, committed and answered without
@@ -15,8 +15,10 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from lean_async._convert import unstructure
-from lean_async._endpoints import (
+from lean_async._codec.convert import unstructure
+from lean_async._endpoints.requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._endpoints.rules.body import Endpoint
+from lean_async._endpoints.table import (
     APPLICATIONS_SUBMIT,
     CUSTOMERS_CREATE,
     CUSTOMERS_GET,
@@ -29,8 +31,6 @@ from lean_async._endpoints import (
     SPECIAL_PAYMENTS_LIST,
     EndpointRow,
 )
-from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
-from lean_async._rules.table import Endpoint
 from lean_async.sandbox._http import HTTPError, Request, Response, problems_error
 from lean_async.sandbox._idempotency import IdempotencyStore
 from lean_async.sandbox._lifecycle import Lifecycle

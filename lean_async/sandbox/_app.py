@@ -91,7 +91,7 @@ class SandboxApp:
         except HTTPError as exc:
             response = exc.response()
         # Lean's clock, as a server states it: the SDK tells "paid by this call" from
-        # "already there" with it (lean_async._outcome), so it must be the sandbox's own.
+        # "already there" with it (lean_async.resources._outcome), so it must be the sandbox's own.
         date = email.utils.format_datetime(self._clock.now().astimezone(dt.UTC), usegmt=True)
         await send_response(send, response.with_header("date", date))
 

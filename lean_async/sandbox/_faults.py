@@ -18,7 +18,7 @@ from typing import Final
 
 import attrs
 
-from lean_async._endpoints import ENDPOINTS
+from lean_async._endpoints.table import ENDPOINTS
 
 __all__ = [
     "ROUTES",

@@ -1,8 +1,8 @@
 """The sandbox's objects, their unique keys and the checks that need the whole store.
 
 Bodies reach this module already checked field by field against the reference's rules
-(`lean_async._validate`), and each object is built from the fields its endpoint
-declares (`lean_async._requests`); here come the rules that need state: unique keys (400,
+(`lean_async._endpoints.validate`), and each object is built from the fields its endpoint
+declares (`lean_async._endpoints.requests`); here come the rules that need state: unique keys (400,
 "already exists"), references to other objects (400 on the field), and "only active
 customers can receive payments" (400). An object named in the URL path and not found
 is a 404 (see `_app`).
@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
-from lean_async._convert import StructureError, format_datetime, structure
-from lean_async._requests import CUSTOMER, GIG, SPECIAL_PAYMENT
-from lean_async._rules.table import Endpoint
+from lean_async._codec.convert import StructureError, format_datetime, structure
+from lean_async._endpoints.requests import CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._endpoints.rules.body import Endpoint
 from lean_async.models import (
     Application,
     Customer,

@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 import httpx
 
-from lean_async._convert import format_datetime, unstructure
+from lean_async._codec.convert import format_datetime, unstructure
 from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
 from lean_async.sandbox._clock import Clock, stamp
 from lean_async.sandbox._scheduler import Scheduler

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from lean_async._outcome import recording
-from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, BadRow, Kind, Row
+from lean_async._payroll import GIGS, SPECIAL_PAYMENTS, BadRow, PayrollKind, Row
 from lean_async._payroll._rows import _row
 from lean_async.errors import APIError, APIStatusError, LeanError, ValidationError
 from lean_async.models import Gig, SpecialPayment
 from lean_async.resources._batch import batch_key
+from lean_async.resources._outcome import recording
 from lean_async.temporal._types import ItemPaid, PayItem
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ _RETRYABLE_4XX: Final = frozenset({408, 429})
 T = TypeVar("T")
 
 
-def row_of(kind: Kind, index: int, cells: Mapping[str, str]) -> Row:
+def row_of(kind: PayrollKind, index: int, cells: Mapping[str, str]) -> Row:
     """Check *cells* (a CSV row by header) exactly as the CSV import does; return the row.
 
     Raises:
@@ -130,7 +130,7 @@ class PayrollActivities:
         """Return the result of the finished chunk workflow *workflow_id*."""
         return await activity.client().get_workflow_handle(workflow_id).result()
 
-    async def _pay(self, kind: Kind, item: PayItem) -> ItemPaid:
+    async def _pay(self, kind: PayrollKind, item: PayItem) -> ItemPaid:
         try:
             row = row_of(kind, item.index, item.cells)
             arguments: dict[str, Any] = dict(row.arguments)

@@ -56,7 +56,7 @@ class PayItem:
 class ItemPaid:
     """What paying one item gave: the payment's id, and whether it was there before.
 
-    Told by the call on Lean's clock (`lean_async._outcome`); *unsure* when Lean's
+    Told by the call on Lean's clock (`lean_async.resources._outcome`); *unsure* when Lean's
     answer could not tell.
     """
 

@@ -41,7 +41,6 @@ import httpx
 import yarl
 from multidict import CIMultiDict
 
-from lean_async._network import ProxySettings
 from lean_async.transport import _private_state
 from lean_async.transport._connect_errors import (
     ProxyAuthenticationError,
@@ -49,6 +48,7 @@ from lean_async.transport._connect_errors import (
     ProxyRefusedError,
     certificate_error,
 )
+from lean_async.transport._network import ProxySettings
 
 __all__ = ["AiohttpTransport"]
 
@@ -234,7 +234,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             auto_decompress=False,
             skip_auto_headers=_SKIP_AUTO_HEADERS,
             raise_for_status=False,
-            # LeanClient resolves the environment itself (lean_async._network).
+            # LeanClient resolves the environment itself (lean_async.transport._network).
             trust_env=False,
             timeout=_NO_TIMEOUT,
             proxy=None if proxy is None else proxy.url,

@@ -24,8 +24,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from lean_async._convert import StructureError, parse_datetime, structure
-from lean_async._endpoints import ENDPOINTS
+from lean_async._codec.convert import StructureError, parse_datetime, structure
+from lean_async._endpoints.table import ENDPOINTS
 from lean_async._secrets import WebhookKeys, take_webhook_keys
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from lean_async import LeanClient, ValidationError
-from lean_async._endpoints import ENDPOINTS, EndpointRow
-from lean_async._validate import check_idempotency_key
+from lean_async._endpoints.table import ENDPOINTS, EndpointRow
+from lean_async._endpoints.validate import check_idempotency_key
 from lean_async.models import Application, Customer, Gig, SpecialPayment
 from tests.garbage import ANYTHING, NASTY_TEXT
 from tests.reference import REFERENCE_APPLICATION

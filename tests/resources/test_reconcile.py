@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lean_async._convert import unstructure
-from lean_async._reconcile import matches
+from lean_async._codec.convert import unstructure
 from lean_async.models import Customer, Gig, SpecialPayment
+from lean_async.resources._reconcile import matches
 
 
 def test_money_and_times_compare_by_value() -> None:

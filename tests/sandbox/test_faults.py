@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from lean_async._endpoints import ENDPOINTS
+from lean_async._endpoints.table import ENDPOINTS
 from lean_async.sandbox import (
     ROUTES,
     ConnectionReset,

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from lean_async import LeanClient, NotFoundError, ValidationError
-from lean_async._endpoints import ENDPOINTS, EndpointRow
+from lean_async._endpoints.table import ENDPOINTS, EndpointRow
 from lean_async.models import Application, Customer, Gig, SpecialPayment
 from lean_async.resources import Gigs
 from tests.reference import (

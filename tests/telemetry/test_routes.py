@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lean_async._endpoints import ENDPOINTS
+from lean_async._endpoints.table import ENDPOINTS
+from lean_async._endpoints.validate import path_segment
 from lean_async._telemetry._routes import url_template
-from lean_async._validate import path_segment
 
 TEMPLATES = (
     {row.path for row in ENDPOINTS}

@@ -17,7 +17,7 @@ import pytest
 
 from lean_async import LeanClient
 from lean_async._config import Secret
-from lean_async._validate import special_payment_body
+from lean_async._endpoints.validate import special_payment_body
 from lean_async.errors import APIResponseValidationError
 from lean_async.sandbox import DropAfterCommit, ManualClock, Sandbox, ServerError, running_server
 from lean_async.transport import ResponseLimitTransport, RetryBudget, RetryPolicy, build_stack

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from lean_async._convert import unstructure
+from lean_async._codec.convert import unstructure
 from lean_async.models import (
     Customer,
     CustomerStatus,

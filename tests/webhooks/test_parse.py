@@ -11,7 +11,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 from starlette.datastructures import Headers
 
-from lean_async._convert import unstructure
+from lean_async._codec.convert import unstructure
 from lean_async.errors import WebhookVerificationError
 from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
 from lean_async.webhooks import SIGNATURE_HEADER, parse, sign

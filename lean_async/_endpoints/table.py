@@ -1,7 +1,7 @@
 """The endpoint table: every endpoint of the Lean API, one row each, declared once.
 
 A row says how the endpoint is called (method and path template below the base URL),
-what its request body is (the `Endpoint` declaration of `lean_async._requests`), what
+what its request body is (the `Endpoint` declaration of `lean_async._endpoints.requests`), what
 its answer is (a model, or ``list[Model]`` for a JSON array), which client method sends
 it (``"gigs.create"``: ``LeanClient.gigs.create``, also its span's operation) and, for
 the object a webhook event carries, the event's object kind (``"gig"`` of
@@ -25,8 +25,8 @@ import re
 import typing
 from typing import Any, Final, Generic, TypeVar
 
-from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
-from lean_async._rules.table import Endpoint
+from lean_async._endpoints.requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._endpoints.rules.body import Endpoint
 from lean_async.models import Application, Customer, Gig, SpecialPayment
 
 __all__ = [

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from lean_async._rules.base import Invalid, Kind
+from lean_async._endpoints.rules.base import Invalid, Kind
 
 __all__ = [
     "EMAIL",

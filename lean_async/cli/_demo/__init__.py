@@ -3,9 +3,9 @@
 Private: the command line (`lean_async.cli`) is the public face of the demo.
 """
 
-from lean_async._demo._flow import DemoFailure, StepResult, run_demo
-from lean_async._demo._receiver import WEBHOOK_PATH, Arrival, WebhookReceiver
-from lean_async._demo._tally import Payout, Tally
+from lean_async.cli._demo._flow import DemoFailure, StepResult, run_demo
+from lean_async.cli._demo._receiver import WEBHOOK_PATH, Arrival, WebhookReceiver
+from lean_async.cli._demo._tally import Payout, Tally
 
 __all__ = [
     "WEBHOOK_PATH",

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import attrs
 
-from lean_async._convert import camel, converter
+from lean_async._codec.convert import camel, converter
 
 __all__ = ["matches"]
 

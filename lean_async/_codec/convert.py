@@ -1,7 +1,7 @@
 """The one cattrs converter: API camelCase JSON <-> attrs models.
 
 Built once at import. `structure` and `structure_list` first try the generated fast
-path of `lean_async._fast_structure` (module converters only) and run cattrs' detailed
+path of `lean_async._codec.decoders` (module converters only) and run cattrs' detailed
 validation only when it refuses a value, to explain the failure with its paths.
 
 `converter` is lenient (extra fields tolerated, unknown enum values
@@ -25,7 +25,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from lean_async._fast_structure import FastStructurer, open_enum_of
+from lean_async._codec.decoders import FastStructurer, open_enum_of
 
 __all__ = [
     "StructureError",

@@ -1,6 +1,6 @@
 """The API's field rules: one front door to the rule modules and the declarations.
 
-Two levels use the same declarations (`lean_async._requests`):
+Two levels use the same declarations (`lean_async._endpoints.requests`):
 
 * ``check_*`` take a decoded JSON request body (camelCase keys, JSON types) and return
   every ``(wireField, message)`` problem found. They never raise, whatever the input,
@@ -24,16 +24,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from lean_async._requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
-from lean_async._rules.arguments import (
+from lean_async._endpoints.requests import APPLICATION, CUSTOMER, GIG, SPECIAL_PAYMENT
+from lean_async._endpoints.rules.arguments import (
     MAX_IDEMPOTENCY_KEY,
     check_idempotency_key,
     wait_arguments,
 )
-from lean_async._rules.base import BODY, Problem
-from lean_async._rules.money import MAX_AMOUNT, MAX_AMOUNT_CHARS
-from lean_async._rules.paths import path_segment
-from lean_async._rules.text import MAX_IDENTIFIER, US_STATES
+from lean_async._endpoints.rules.base import BODY, Problem
+from lean_async._endpoints.rules.money import MAX_AMOUNT, MAX_AMOUNT_CHARS
+from lean_async._endpoints.rules.paths import path_segment
+from lean_async._endpoints.rules.text import MAX_IDENTIFIER, US_STATES
 
 __all__ = [
     "BODY",

@@ -4,7 +4,7 @@ Each model lists its fields in argument order, each with the `Kind` that reads i
 its `Endpoint` row adds the rules across fields. From that one declaration come the
 client's validation and wire body (`Endpoint.body`), the sandbox's checks
 (`Endpoint.check`) and stored shape (`Endpoint.pick`); reconciliation compares through
-the converter (`lean_async._reconcile`).
+the converter (`lean_async.resources._reconcile`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any, Final
 
 import attrs
 
-from lean_async._convert import format_money
-from lean_async._rules.arguments import idempotency_key_problem
-from lean_async._rules.base import Kind, rule
-from lean_async._rules.money import amount, exact_sum
-from lean_async._rules.objects import JSON_OBJECT, one_of
-from lean_async._rules.table import Across, Beside, Endpoint
-from lean_async._rules.text import (
+from lean_async._codec.convert import format_money
+from lean_async._endpoints.rules.arguments import idempotency_key_problem
+from lean_async._endpoints.rules.base import Kind, rule
+from lean_async._endpoints.rules.body import Across, Beside, Endpoint
+from lean_async._endpoints.rules.money import amount, exact_sum
+from lean_async._endpoints.rules.objects import JSON_OBJECT, one_of
+from lean_async._endpoints.rules.text import (
     EMAIL,
     IDENTIFIER,
     NAME,
@@ -32,7 +32,7 @@ from lean_async._rules.text import (
     TEXT,
     limited,
 )
-from lean_async._rules.times import DATE, TIMESTAMP
+from lean_async._endpoints.rules.times import DATE, TIMESTAMP
 from lean_async.models import SpecialPaymentType
 
 __all__ = [

@@ -1,7 +1,7 @@
 """`Endpoint`: one request body's rule row, built from its attrs request model.
 
-The model declares each field once, with its `Kind` (see `lean_async._rules.base.rule`);
-everything else is derived here: the wire name (`lean_async._convert.camel`), the
+The model declares each field once, with its `Kind` (see `lean_async._endpoints.rules.base.rule`);
+everything else is derived here: the wire name (`lean_async._codec.convert.camel`), the
 sandbox's check of a decoded JSON body, the client's check of the caller's arguments,
 the wire body (through the one cattrs converter), and the keyword signature.
 """
@@ -14,9 +14,9 @@ from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
-from lean_async._convert import camel, converter
-from lean_async._rules.base import BODY, KIND, Invalid, Kind, Problem
-from lean_async._rules.fast_body import compile_body
+from lean_async._codec.bodies import compile_body
+from lean_async._codec.convert import camel, converter
+from lean_async._endpoints.rules.base import BODY, KIND, Invalid, Kind, Problem
 from lean_async.errors import ValidationError
 
 __all__ = ["Across", "Beside", "Endpoint", "Field"]
@@ -215,7 +215,7 @@ class Endpoint(Generic[T]):
         The checked request model goes through the one cattrs converter (camelCase
         names, money as ``"15.00"``, UTC timestamps); optional fields that are None are
         left out. Valid arguments take a compiled shortcut to the same body
-        (`lean_async._rules.fast_body`).
+        (`lean_async._codec.bodies`).
 
         Raises:
             ValidationError: see `request`.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from lean_async._rules.base import Invalid, Kind
+from lean_async._endpoints.rules.base import Invalid, Kind
 
 __all__ = [
     "CENTS_ONLY",

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, Final
 
-from lean_async._rules.base import Invalid, Kind
-from lean_async._rules.text import NOT_UTF8, SURROGATE
+from lean_async._endpoints.rules.base import Invalid, Kind
+from lean_async._endpoints.rules.text import NOT_UTF8, SURROGATE
 
 __all__ = ["JSON_OBJECT", "MAX_JSON_DEPTH", "one_of"]
 

@@ -1,4 +1,4 @@
-"""The fast path of `lean_async._convert.structure`: one generated function per model.
+"""The fast path of `lean_async._codec.convert.structure`: one generated function per model.
 
 cattrs' detailed structuring collects every problem with its path, which is what an error
 needs and what a 1,000-gig list cannot afford: per field it pays a hook call, a union
@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from lean_async._generated import compile_function
+from lean_async._codec.generated import compile_function
 
 __all__ = ["FastStructurer", "compile_structurer", "open_enum_of"]
 

@@ -7,7 +7,7 @@ holds exactly one payment per logical call. Given a `WebhookReceiver` (which the
 sandbox delivers to over HTTP) it waits for ``customer.active``, ``gig.completed`` and
 ``specialpayment.completed`` there, and shows a redelivery handled once and a forged
 delivery refused. Its last step pays a payroll of 1,000 gigs from a CSV file
-(`lean_async._demo._payroll`).
+(`lean_async.cli._demo._payroll`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import httpx
 
 from lean_async import webhooks
 from lean_async._client import LeanClient
-from lean_async._demo._payroll import PAYROLL_WORKERS, ProgressFactory, pay_payroll
-from lean_async._demo._receiver import WebhookReceiver
-from lean_async._demo._tally import Payout, Tally
-from lean_async._outcome import recording
 from lean_async._secrets import WebhookKeys, take_webhook_keys
+from lean_async.cli._demo._payroll import PAYROLL_WORKERS, ProgressFactory, pay_payroll
+from lean_async.cli._demo._receiver import WebhookReceiver
+from lean_async.cli._demo._tally import Payout, Tally
 from lean_async.models import Customer, EventType, Gig, PaymentStatus, SpecialPayment
+from lean_async.resources._outcome import recording
 from lean_async.sandbox import ConnectionReset, DropAfterCommit, Sandbox, ServerError
 
 __all__ = ["DemoFailure", "StepResult", "run_demo"]

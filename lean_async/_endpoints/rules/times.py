@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from typing import Final
 
-from lean_async._convert import parse_datetime
-from lean_async._rules.base import Invalid, Kind
+from lean_async._codec.convert import parse_datetime
+from lean_async._endpoints.rules.base import Invalid, Kind
 
 __all__ = ["DATE", "TIMESTAMP"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from lean_async._rules.text import MAX_IDENTIFIER, NOT_UTF8, SURROGATE
+from lean_async._endpoints.rules.text import MAX_IDENTIFIER, NOT_UTF8, SURROGATE
 from lean_async.errors import ValidationError
 
 __all__ = ["path_segment"]

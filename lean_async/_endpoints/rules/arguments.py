@@ -6,8 +6,8 @@ import math
 import re
 from typing import Final
 
-from lean_async._rules.base import Problem
-from lean_async._rules.paths import path_segment
+from lean_async._endpoints.rules.base import Problem
+from lean_async._endpoints.rules.paths import path_segment
 from lean_async.errors import ValidationError
 
 __all__ = [

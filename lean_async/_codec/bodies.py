@@ -24,8 +24,8 @@ from typing import Any
 import attrs
 import cattrs.fns
 
-from lean_async._generated import compile_function
-from lean_async._rules.base import Invalid
+from lean_async._codec.generated import compile_function
+from lean_async._endpoints.rules.base import Invalid
 
 __all__ = ["compile_body"]
 
