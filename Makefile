@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
 EXTRAS := cli,fastapi,aiohttp,redis,temporal,otel
 
-.PHONY: install test lint typecheck pytest demo bench chaos scale scale-memory clean
+.PHONY: install test lint typecheck pytest demo bench chaos scale scale-memory burst clean
 
 # pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
@@ -63,3 +63,10 @@ scale: $(STAMP)
 # makes each call ~4x slower; 5-20 minutes on a loaded 2-core machine).
 scale-memory: $(STAMP)
 	LEAN_ASYNC_SCALE=1 $(BIN)/pytest -q -p no:randomly tests/resources/test_create_many.py -k scale
+
+# A payroll night's webhook burst: 3,000 gigs through `lean-async sandbox --forward-to` into a
+# real receiver; prints arrivals (all), given up (0), API latency during the burst and the
+# SIGTERM exit time; then SIGTERM mid-burst against a slow receiver. About 1-2 minutes.
+burst: $(STAMP)
+	$(BIN)/python -m tests.burst.run --gigs 3000
+	$(BIN)/python -m tests.burst.run --gigs 3000 --receiver-delay 0.05 --stop-early

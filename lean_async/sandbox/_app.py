@@ -1,9 +1,10 @@
 """The sandbox as one plain ASGI application.
 
-A request goes: read → Basic auth (401) → ``/_sandbox`` admin, or ``/api`` route
-(404/405) → faults planned for that route (latency, then a reset or 5xx before
-processing) → the handler (its 400/404 answers included) → faults after commit (a
-dropped response or a 5xx in place of the real answer) → the response.
+A request goes: read → Basic auth (401) → ``/_sandbox`` admin, or the rate limit (429
+with ``Retry-After``, when the sandbox has one) → ``/api`` route (404/405) → faults
+planned for that route (latency, then a reset or 5xx before processing) → the handler
+(its 400/404 answers included) → faults after commit (a dropped response or a 5xx in
+place of the real answer) → the response.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from lean_async.sandbox._http import (
     read_request,
     send_response,
 )
+from lean_async.sandbox._ratelimit import RequestRateLimit
 
 __all__ = ["SandboxApp"]
 
@@ -63,6 +65,7 @@ class SandboxApp:
         faults: Faults,
         on_request: Callable[[], None],
         max_body: int,
+        rate_limit: RequestRateLimit | None = None,
     ) -> None:
         self._api_key = api_key
         self._api = api
@@ -70,6 +73,7 @@ class SandboxApp:
         self._faults = faults
         self._on_request = on_request
         self._max_body = max_body
+        self._rate_limit = rate_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope (``http`` or ``lifespan``)."""
@@ -98,6 +102,14 @@ class SandboxApp:
             return await self._admin.handle(request)
         if prefix != API_PREFIX:
             raise HTTPError(404, "Not found")
+        if self._rate_limit is not None:
+            retry_after = self._rate_limit.take()
+            if retry_after is not None:
+                raise HTTPError(
+                    429,
+                    "Too many requests: slow down",
+                    headers=[("retry-after", str(retry_after))],
+                )
         route = self._api.route(request)
         plan = self._faults.plan(route.name)
         if plan.delay:
