@@ -37,6 +37,7 @@ from lean_async.errors import (
     LeanError,
     NotFoundError,
 )
+from lean_async.ratelimit import AdaptiveRateLimiter, RateLimiter
 from lean_async.resources import Applications, Customers, Gigs, SpecialPayments
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
 from lean_async.transport import extensions as ext
@@ -73,6 +74,7 @@ class _Shared:
         "backend",
         "closed",
         "environment",
+        "limiter",
         "redactor",
         "requests",
         "stack",
@@ -87,8 +89,10 @@ class _Shared:
         redactor: Redactor,
         backend: _config.Backend | None,
         telemetry: Telemetry | None,
+        limiter: RateLimiter,
     ) -> None:
         self.stack = stack
+        self.limiter = limiter
         self.telemetry = telemetry
         self.backend = backend
         self.environment = environment
@@ -141,10 +145,17 @@ class LeanClient:
             extra). With no SDK configured nothing is recorded.
         meter_provider: the OpenTelemetry meter provider to report metrics to; by
             default the global one, looked up at each call.
+        rate_limit: a ceiling in requests per second for every call of this client
+            (retries included). Without it the client still paces itself once Lean
+            answers 429 (`lean_async.ratelimit.AdaptiveRateLimiter`).
+        rate_limiter: the limiter every attempt waits its turn in, e.g. a
+            `lean_async.ratelimit.RedisRateLimiter` shared by several processes;
+            replaces the default one (then pass the ceiling to it, not *rate_limit*).
 
     Raises:
         LeanError: no API key, an unknown environment, an unsafe base URL, a
-            *max_response_bytes* that is not a positive integer, or a provider given
+            *max_response_bytes* that is not a positive integer, a *rate_limit* that is
+            not a positive number (or given with *rate_limiter*), or a provider given
             without ``opentelemetry-api`` installed.
     """
 
@@ -167,6 +178,8 @@ class LeanClient:
         backend: _config.Backend = _config.DEFAULT_BACKEND,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        rate_limit: float | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         _logging.setup_from_env()
         key = api_key if api_key is not None else os.environ.get(_config.ENV_API_KEY)
@@ -187,6 +200,9 @@ class LeanClient:
                 timeout=timeout, max_retries=max_retries, deadline=deadline
             )
             _config.check_count("max_response_bytes", max_response_bytes, 1)
+            if rate_limiter is not None and rate_limit is not None:
+                raise ValueError("pass rate_limit= or rate_limiter=, not both")
+            limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter(rate_limit)
 
         if http_client is not None:
             base: httpx.AsyncBaseTransport = CallerClientTransport(http_client)
@@ -199,7 +215,7 @@ class LeanClient:
         )
         budget = RetryBudget()
         base_path = httpx.URL(url).raw_path.decode("ascii")
-        telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path)
+        telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path, limiter)
         stack = build_stack(
             base,
             api_key=secret,
@@ -207,10 +223,17 @@ class LeanClient:
             budget=budget,
             max_response_bytes=max_response_bytes,
             telemetry=telemetry,
+            limiter=limiter,
         )
         pooled = http_client is None and transport is None
         shared = _Shared(
-            stack, environment_, url, Redactor(secret), backend if pooled else None, telemetry
+            stack,
+            environment_,
+            url,
+            Redactor(secret),
+            backend if pooled else None,
+            telemetry,
+            limiter,
         )
         self._attach(shared, settings, owner=True)
 
@@ -230,6 +253,11 @@ class LeanClient:
     def backend(self) -> _config.Backend | None:
         """The pooled HTTP library under the stack, or None with *transport*/*http_client*."""
         return self._shared.backend
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The rate limiter every attempt of this client (and its copies) waits in."""
+        return self._shared.limiter
 
     @property
     def base_url(self) -> str:

@@ -212,6 +212,13 @@ async def _announce_and_print(
     "rate-limited Lean would.",
 )
 @click.option(
+    "--rate-limit-burst",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="B",
+    help="Requests let through at once after a quiet spell (default: one second's worth).",
+)
+@click.option(
     "--webhook-concurrency",
     type=click.IntRange(min=1),
     default=8,
@@ -226,6 +233,7 @@ def sandbox(
     settle_delay: float,
     forward_to: list[str],
     rate_limit: float | None,
+    rate_limit_burst: float | None,
     webhook_concurrency: int,
 ) -> None:
     """Serve the built-in sandbox over HTTP until interrupted.
@@ -245,6 +253,7 @@ def sandbox(
         approval_delay=approval_delay,
         settle_delay=settle_delay,
         rate_limit=rate_limit,
+        rate_limit_burst=rate_limit_burst,
         webhook_max_in_flight=webhook_concurrency,
     )
     for url in forward_to:

@@ -1,7 +1,7 @@
 """The sandbox's request rate limit: a token bucket in front of the API's routes.
 
 Like a rate-limited service, a sandbox made with ``rate_limit=N`` lets through N
-requests per second of its clock (after a burst of *burst* requests) and answers any
+requests per second of its clock (after a burst of up to *burst* requests) and answers any
 request above that with ``429 Too Many Requests`` and a ``Retry-After`` header: the whole
 seconds until a request would be let through again (at least 1, as HTTP's delta-seconds
 are whole). The 429 changes nothing on the server, so any request may be sent again.
@@ -22,7 +22,7 @@ class RequestRateLimit:
     Args:
         rate: requests let through per second, on average.
         burst: requests that may arrive at once after a quiet spell (the bucket's size);
-            by default a tenth of a second's worth, at least 1.
+            by default one second's worth, at least 1.
         clock: the sandbox's clock.
 
     Raises:
@@ -34,7 +34,7 @@ class RequestRateLimit:
     def __init__(self, rate: float, *, burst: float | None = None, clock: Clock) -> None:
         if not rate > 0 or not math.isfinite(rate):
             raise ValueError(f"rate_limit must be a positive number of requests/s, got {rate!r}")
-        burst = max(1.0, rate / 10) if burst is None else burst
+        burst = max(1.0, rate) if burst is None else burst
         if not burst >= 1:
             raise ValueError(f"rate_limit_burst must be at least 1, got {burst!r}")
         self.rate = float(rate)

@@ -59,7 +59,7 @@ class Sandbox:
         rate_limit: answer ``429`` with ``Retry-After`` to API requests above this many
             per second (None: no limit), as a rate-limited Lean would.
         rate_limit_burst: requests let through at once after a quiet spell (default:
-            a tenth of a second's worth, at least 1).
+            one second's worth, at least 1).
         webhook_max_in_flight: webhook attempts in flight at once per destination.
         webhook_max_queued: webhook attempts waiting per destination; beyond it an
             attempt is given up.

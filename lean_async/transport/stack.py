@@ -14,10 +14,12 @@ from lean_async.transport.auth import AuthTransport
 from lean_async.transport.errors import ErrorsTransport
 from lean_async.transport.idempotency import IdempotencyTransport
 from lean_async.transport.limit import ResponseLimitTransport
+from lean_async.transport.pacing import PacingTransport
 from lean_async.transport.retry import RetryTransport
 
 if TYPE_CHECKING:
     from lean_async._telemetry import Telemetry
+    from lean_async.ratelimit import RateLimiter
 
 __all__ = ["build_stack"]
 
@@ -30,6 +32,7 @@ def build_stack(
     budget: RetryBudget | None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     telemetry: Telemetry | None = None,
+    limiter: RateLimiter | None = None,
 ) -> httpx.AsyncBaseTransport:
     """Wrap *base* in lean-async's layers; a request flows down, the response up::
 
@@ -39,6 +42,8 @@ def build_stack(
           |
         RetryTransport            backoff + full jitter, Retry-After, budget, safe replays
           |                       (each backoff is an event on the call's span)
+        PacingTransport           with a limiter: each attempt waits its turn in the shared
+          |                       token bucket; 429s slow it, successes speed it up again
         AttemptTelemetryTransport with telemetry: an HTTP client span + duration point per
           |                       attempt, traceparent injected (absent without telemetry)
         ResponseLimitTransport    reads each body, refusing one above max_response_bytes
@@ -55,6 +60,8 @@ def build_stack(
         max_response_bytes: the largest response body accepted (after decoding).
         telemetry: the client's OpenTelemetry reporting, or ``None`` for none (then the
             attempt layer is left out).
+        limiter: the client's rate limiter, or ``None`` for no pacing (then the pacing
+            layer is left out).
 
     Returns:
         The outermost layer, to pass as ``httpx.AsyncClient(transport=...)``.
@@ -66,6 +73,8 @@ def build_stack(
         from lean_async._telemetry._attempts import AttemptTelemetryTransport
 
         attempt = AttemptTelemetryTransport(attempt, telemetry)
+    if limiter is not None:
+        attempt = PacingTransport(attempt, limiter)
     return ErrorsTransport(
         IdempotencyTransport(RetryTransport(attempt, policy, budget)),
         redactor=Redactor(api_key),

@@ -15,7 +15,7 @@ from typing import IO
 from tests.chaos.sandbox_process import free_port
 from tests.webhooks._support import stop_process, wait_for_port
 
-__all__ = ["free_port", "receiver", "sandbox", "stop_process", "terminate"]
+__all__ = ["free_port", "receiver", "sandbox", "stop_process", "terminate", "wait_for_port"]
 
 BIN = Path(sys.executable).parent
 
