@@ -68,6 +68,7 @@ ANNOUNCED_SHARE: Final = 0.95
 
 
 _WHOLE: Final = 1.0 - 1e-9  # a turn, allowing for rounding in the refill arithmetic
+_BATCH: Final = 16  # unlimited, turns and passes are timed 16 at a time
 
 
 class AdaptiveRateLimiter:
@@ -122,6 +123,7 @@ class AdaptiveRateLimiter:
         self._epoch = 0
         self._sent = Meter(now)
         self._passes = Meter(now)  # answers not throttled
+        self._unmetered_sent = self._unmetered_passes = 0
         self._queue = WaitQueue()
 
     def __repr__(self) -> str:
@@ -141,7 +143,11 @@ class AdaptiveRateLimiter:
     def try_acquire(self) -> int | None:
         """Take a turn now if one is free; return its epoch, or ``None`` to `acquire`."""
         if self._rate is None:
-            self._count(self._clock())  # unguarded: a lost count only blurs a measurement
+            # Unguarded (a lost count only blurs a measurement), and timed in batches.
+            self._unmetered_sent += 1
+            if self._unmetered_sent >= _BATCH:
+                self._unmetered_sent = 0
+                self._sent.add(self._clock(), _BATCH)
             return self._epoch
         with self._lock:
             rate: float | None = self._limiting()
@@ -177,7 +183,10 @@ class AdaptiveRateLimiter:
         """Adapt to how a request sent in *epoch* was answered."""
         if feedback is SUCCESS:
             if self._rate is None:
-                self._passes.add(self._clock())  # unguarded, as in try_acquire
+                self._unmetered_passes += 1  # as in try_acquire
+                if self._unmetered_passes >= _BATCH:
+                    self._unmetered_passes = 0
+                    self._passes.add(self._clock(), _BATCH)
             elif self._adaptive:
                 with self._lock:
                     now = self._clock()
@@ -223,6 +232,9 @@ class AdaptiveRateLimiter:
         self._sent.add(now)
 
     def _lower(self, now: float) -> None:
+        self._sent.add(now, self._unmetered_sent)
+        self._passes.add(now, self._unmetered_passes)
+        self._unmetered_sent = self._unmetered_passes = 0
         base = self._rate if self._rate is not None else self._sent.rate(now)
         base = min(base, self._top())
         # While the server throttles, what it lets through is about its limit.

@@ -2,8 +2,8 @@
 
 Read from the status and, when present, the headers rate-limited APIs send:
 
-- ``429 Too Many Requests``, or a ``503`` with ``Retry-After`` (a server asking for a
-  pause): the client sent too fast;
+- ``429 Too Many Requests``: the client sent too fast (a ``503``, even with
+  ``Retry-After``, is an outage, not a limit: its retry waits, the pace does not change);
 - ``RateLimit-Policy: 200;w=1`` (the IETF draft), or ``RateLimit-Limit`` /
   ``X-RateLimit-Limit`` (a quota per window, the window one second unless the policy
   says otherwise): the server's announced limit, in requests per second;
@@ -34,7 +34,7 @@ class Feedback:
     """How one request was answered, as far as pacing is concerned.
 
     Attributes:
-        throttled: the server refused it for going too fast (429, or 503 + Retry-After).
+        throttled: the server refused it for going too fast (429).
         limit: the limit the server announced, in requests per second, if it did.
         reset: seconds until the server lets requests through again, when it said that
             none are left (``RateLimit-Remaining: 0``).
@@ -85,8 +85,7 @@ def _limit(headers: httpx.Headers) -> float | None:
 def feedback_from(response: httpx.Response) -> Feedback:
     """Return what *response* says about the server's rate limit; never raises."""
     headers = response.headers
-    status = response.status_code
-    throttled = status == 429 or (status == 503 and "retry-after" in headers)
+    throttled = response.status_code == 429
     reset = None
     if _number(_first(headers, _REMAINING_HEADERS)) == 0:
         reset = _number(_first(headers, _RESET_HEADERS))

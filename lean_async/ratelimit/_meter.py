@@ -27,11 +27,11 @@ class Meter:
         self._previous = 0
         self._seen_window = False
 
-    def add(self, now: float) -> None:
-        """Count one event at *now*."""
+    def add(self, now: float, count: int = 1) -> None:
+        """Count *count* events at *now*."""
         if now - self._start >= WINDOW:
             self._roll(now)
-        self._current += 1
+        self._current += count
 
     def rate(self, now: float) -> float:
         """Return the events per second over about the last *WINDOW* seconds."""

@@ -3,9 +3,9 @@
 It sits below the retry layer, so a retry waits its turn like any first attempt, and
 above the attempt layer, so an attempt's span and duration leave the wait out. When the
 limiter has a turn free (always, until the server first throttles), the attempt goes
-without an await. The answer is fed back: ``429`` (and ``503`` + ``Retry-After``) lower
-the pace, other answers raise it again; ``RateLimit-*`` headers are read on throttled
-answers, and on every answer once a server has sent them.
+without an await. The answer is fed back: ``429`` lowers the pace, other answers raise it
+again; ``RateLimit-*`` headers are read on 429 and 503 answers, and on every answer once a
+server has sent them.
 """
 
 from __future__ import annotations

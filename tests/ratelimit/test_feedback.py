@@ -26,7 +26,7 @@ def test_a_plain_answer_is_the_shared_success() -> None:
     [
         (_answer(429), Feedback(throttled=True)),
         (_answer(429, Retry_After="1"), Feedback(throttled=True)),
-        (_answer(503, Retry_After="2"), Feedback(throttled=True)),
+        (_answer(503, Retry_After="2"), SUCCESS),  # an outage: its retry waits, not the pace
         (_answer(200, RateLimit_Policy="200;w=2"), Feedback(limit=100.0)),
         (_answer(200, RateLimit_Limit="50"), Feedback(limit=50.0)),
         (_answer(200, X_RateLimit_Limit="30"), Feedback(limit=30.0)),
