@@ -219,3 +219,31 @@ def test_a_fixed_ceiling_ignores_throttling() -> None:
     limiter = AdaptiveRateLimiter(30, adaptive=False)
     limiter.record(0, THROTTLED)
     assert limiter.rate == 30
+
+
+def test_repr_says_the_pace_and_the_ceiling() -> None:
+    """The repr shows whether it limits, and at what."""
+    assert repr(AdaptiveRateLimiter()) == "AdaptiveRateLimiter(rate=unlimited, ceiling=None)"
+    assert repr(AdaptiveRateLimiter(12)) == "AdaptiveRateLimiter(rate=12.0/s, ceiling=12.0)"
+
+
+async def test_acquire_while_unlimited_returns_at_once() -> None:
+    """Awaiting a turn from a limiter that does not limit never sleeps."""
+    time_ = FakeTime()
+    limiter = time_.limiter()
+    assert await limiter.acquire() == 0
+    assert time_.slept == []
+
+
+async def test_a_rate_far_above_the_last_throttle_stops_limiting() -> None:
+    """Once the pace is four times what was throttled, and used, the bucket steps aside."""
+    time_ = FakeTime()
+    limiter = time_.limiter()
+    epoch = _send(limiter, time_, 40, 0.05)  # 20/s
+    limiter.record(epoch, THROTTLED)
+    for _ in range(20_000):  # bounded: each turn at the full pace, each answered fine
+        if limiter.rate is None:
+            break
+        epoch = limiter.try_acquire() or await limiter.acquire()
+        limiter.record(epoch, SUCCESS)
+    assert limiter.rate is None

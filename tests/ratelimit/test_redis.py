@@ -97,3 +97,23 @@ def test_a_ceiling_must_be_positive() -> None:
     """rate_limit=0 is refused before Redis is touched."""
     with pytest.raises(ValueError, match="rate_limit"):
         RedisRateLimiter(aioredis.Redis(), rate_limit=0)
+
+
+async def test_an_unreachable_redis_raises_and_keeps_what_was_learned() -> None:
+    """A Redis error reaches the caller; the feedback it was carrying is kept for later."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from tests.webhooks._support import free_port
+
+    client = aioredis.Redis(port=free_port(), socket_connect_timeout=0.5)
+    limiter = RedisRateLimiter(client, key=_key())
+    assert "RedisRateLimiter" in repr(limiter)
+    limiter.record(0, SUCCESS)
+    limiter.record(0, Feedback(throttled=True, limit=10.0, reset=1.0))
+    try:
+        with pytest.raises(RedisConnectionError):
+            await limiter.acquire()
+        assert limiter._passes == 1
+        assert limiter._throttled == 0
+    finally:
+        await client.aclose()

@@ -159,3 +159,43 @@ async def test_retries_wait_outside_the_queue_and_are_counted_pending() -> None:
                 await asyncio.sleep(0.01)
     assert [d.status_code for d in sandbox.deliveries] == [500, 200]
     assert sandbox.pending_webhooks == 0
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error"), [("close", "RemoteProtocolError"), ("hang", "ReadTimeout")]
+)
+async def test_a_receiver_that_closes_or_hangs_is_named_as_httpx_would(
+    behaviour: str, error: str
+) -> None:
+    """A receiver closing without an answer, or never answering, fails with httpx's name."""
+
+    done = asyncio.Event()
+    handlers: list[asyncio.Task[None]] = []
+
+    async def receiver(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        await reader.readuntil(b"\r\n\r\n")
+        if behaviour == "hang":
+            await done.wait()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(receiver, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with Sandbox(
+            api_key=KEY, clock=ManualClock(), webhook_timeout=0.3, webhook_max_retries=0
+        ) as sandbox:
+            sandbox.register_webhook(f"http://127.0.0.1:{port}/hook")
+            async with _client(sandbox) as api:
+                await add_active_customer(api, sandbox)
+            await sandbox.advance(0)
+            (attempt,) = sandbox.deliveries
+    finally:
+        done.set()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
+    assert attempt.outcome is DeliveryAttemptOutcome.GAVE_UP
+    assert attempt.error is not None
+    assert attempt.error.startswith(error)

@@ -169,3 +169,20 @@ async def test_a_given_limiter_is_the_one_used() -> None:
         await lean.request("GET", "gig")
         assert lean.rate_limiter is spy
     assert spy.feedback == [(7, SUCCESS)]
+
+
+def test_repr_and_limiter_show_what_it_waits_in() -> None:
+    """The layer names its limiter and hands it out."""
+    spy = Spy()
+    layer = PacingTransport(Server().transport(), spy)
+    assert layer.limiter is spy
+    assert "PacingTransport" in repr(layer)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    """lean_async.ratelimit resolves RedisRateLimiter lazily and nothing else."""
+    import lean_async.ratelimit
+
+    assert lean_async.ratelimit.RedisRateLimiter.__name__ == "RedisRateLimiter"
+    with pytest.raises(AttributeError):
+        lean_async.ratelimit.NoSuchLimiter  # noqa: B018
