@@ -28,7 +28,7 @@ from typing import Final
 
 from lean_async.ratelimit._feedback import SUCCESS, Feedback
 from lean_async.ratelimit._meter import Meter
-from lean_async.ratelimit._queue import WaitQueue
+from lean_async.ratelimit._queue import WaitQueue, fresh_lock_after_fork
 
 __all__ = ["AdaptiveRateLimiter"]
 
@@ -125,6 +125,7 @@ class AdaptiveRateLimiter:
         self._passes = Meter(now)  # answers not throttled
         self._unmetered_sent = self._unmetered_passes = 0
         self._queue = WaitQueue()
+        fresh_lock_after_fork(self)
 
     def __repr__(self) -> str:
         rate = "unlimited" if self._rate is None else f"{self._rate:.1f}/s"

@@ -10,11 +10,29 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator
+from typing import Any
 
-__all__ = ["WaitQueue"]
+__all__ = ["WaitQueue", "fresh_lock_after_fork"]
+
+_LOCKED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def fresh_lock_after_fork(owner: Any) -> None:
+    """Give *owner* a new ``_lock`` in a forked child (a lock held at the fork stays held)."""
+    _LOCKED.add(owner)
+
+
+def _renew_locks() -> None:
+    for owner in list(_LOCKED):
+        owner._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - every POSIX Python has it
+    os.register_at_fork(after_in_child=_renew_locks)
 
 
 class WaitQueue:
@@ -26,6 +44,7 @@ class WaitQueue:
             asyncio.AbstractEventLoop, collections.deque[asyncio.Future[None]]
         ] = weakref.WeakKeyDictionary()
         self._waiting = 0
+        fresh_lock_after_fork(self)
 
     @property
     def waiting(self) -> int:

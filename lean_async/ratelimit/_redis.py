@@ -49,7 +49,7 @@ from lean_async.ratelimit._adaptive import (
 )
 from lean_async.ratelimit._feedback import SUCCESS, Feedback
 from lean_async.ratelimit._meter import WINDOW
-from lean_async.ratelimit._queue import WaitQueue
+from lean_async.ratelimit._queue import WaitQueue, fresh_lock_after_fork
 
 __all__ = ["DEFAULT_KEY", "RedisRateLimiter"]
 
@@ -184,6 +184,7 @@ class RedisRateLimiter:
         self._ceiling = rate_limit
         self._script: Any = redis.register_script(_SCRIPT)
         self._lock = threading.Lock()
+        fresh_lock_after_fork(self)
         self._queue = WaitQueue()
         self._epoch = 0
         self._rate: float | None = rate_limit

@@ -247,3 +247,17 @@ async def test_a_rate_far_above_the_last_throttle_stops_limiting() -> None:
         epoch = limiter.try_acquire() or await limiter.acquire()
         limiter.record(epoch, SUCCESS)
     assert limiter.rate is None
+
+
+def test_a_forked_child_gets_a_lock_of_its_own() -> None:
+    """A lock held while the process forks is replaced in the child, which can go on."""
+    import os
+
+    limiter = AdaptiveRateLimiter(1000)
+    with limiter._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: take a turn, which needs the lock
+            ok = limiter.try_acquire() is not None
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
