@@ -16,8 +16,8 @@ lowers it: the same rules as `AdaptiveRateLimiter`). In each process, waiting ca
 queue locally and only the first asks Redis, so Redis sees about one call per request.
 
 Unlike the in-process limiter, a new shared bucket starts paced (slow start, as TCP):
-at 20 requests/s, doubling about every second while the pace is used up, until the
-first throttled answer. N processes that all
+at 40 requests/s, doubling about every 1.4 s while the pace is used up, until the
+first throttled answer, which halves it. N processes that all
 start at once would otherwise have N times their concurrency in flight when the server
 first throttles, and nearly all of it answered 429.
 """
@@ -58,10 +58,10 @@ DEFAULT_KEY: Final = "lean:ratelimit"
 
 _IDLE_EXPIRY_MS: Final = 3_600_000  # a bucket nobody used for an hour is forgotten
 
-SLOW_START_RATE: Final = 20.0
+SLOW_START_RATE: Final = 40.0
 """The shared pace, in requests per second, a new bucket without a ceiling starts at."""
 
-SLOW_START_GAIN: Final = 1.0
+SLOW_START_GAIN: Final = 0.5
 """Until the first throttled answer, each answer let through adds this many turns/s."""
 
 # KEYS[1]: the bucket. ARGV: ceiling (0: none), passes since the caller's last call, the
@@ -135,6 +135,8 @@ if throttled == epoch then
   if top > 0 and base > top then base = top end
   local new = math.min(base * decrease,
       math.max(base * far, per_second(pstart, pcur, pprev) * share))
+  -- the first throttle ends slow start, whose last doubling overshot: halve (as TCP)
+  if slow == 1 then new = base * far end
   peak = base
   slope = (base - new) / recovery
   rate = math.max(min_rate, new)

@@ -41,10 +41,12 @@ class _Count429(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.throttled = 0
+        self.times: list[float] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().endswith("(HTTP 429)"):
             self.throttled += 1
+            self.times.append(time.monotonic())
 
 
 def gig(prefix: str, n: int) -> dict[str, Any]:
@@ -119,6 +121,7 @@ async def pay(
         "ok": ok,
         "failed": failed,
         "throttled": counter.throttled,
+        "throttled_at": [round(at - started, 2) for at in counter.times],
         "seconds": elapsed,
         "started": started,
         "rate": rate,
