@@ -10,6 +10,8 @@ place of the real answer) → the response.
 from __future__ import annotations
 
 import asyncio
+import collections
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -38,6 +40,7 @@ from lean_async.sandbox._ratelimit import RequestRateLimit
 __all__ = ["SandboxApp"]
 
 API_PREFIX: Final = "api"
+_RECENT: Final = 8  # request start times kept to tell whether the API is busy
 ADMIN_PREFIX: Final = "_sandbox"
 
 
@@ -74,6 +77,8 @@ class SandboxApp:
         self._on_request = on_request
         self._max_body = max_body
         self._rate_limit = rate_limit
+        self._recent: collections.deque[float] = collections.deque(maxlen=_RECENT)
+        self._served = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope (``http`` or ``lifespan``)."""
@@ -83,12 +88,24 @@ class SandboxApp:
         if scope["type"] != "http":
             return  # websockets are not part of the API
         self._on_request()
+        self._recent.append(time.monotonic())
+        self._served += 1
         try:
             request = await read_request(scope, receive, max_body=self._max_body)
             response = await self._respond(request)
         except HTTPError as exc:
             response = exc.response()
         await send_response(send, response)
+
+    @property
+    def served(self) -> int:
+        """HTTP requests started so far."""
+        return self._served
+
+    def busy(self, rate: float) -> bool:
+        """Whether requests came in at *rate* per second or more just now (the last 8)."""
+        recent = self._recent
+        return len(recent) == _RECENT and time.monotonic() - recent[0] < _RECENT / rate
 
     async def _respond(self, request: Request) -> Response:
         if not authorized(request.header("authorization"), self._api_key):

@@ -132,6 +132,8 @@ class Sandbox:
             ),
         )
 
+        self._webhooks.watch_api(self._app)
+
     def __repr__(self) -> str:
         mode = "production" if self._production else "sandbox"
         return f"<Sandbox {mode} clock={self._clock!r} customers={len(self._store.customers)}>"

@@ -13,8 +13,11 @@ Like a service, the dispatcher never lets a burst of events starve the API that 
 its event loop: each destination has its own bounded queue (*max_queued* attempts) and
 at most *max_in_flight* attempts in flight, through its own connection pool of that
 size; a retry waits its delay on the scheduler, then queues again. An attempt that finds
-its destination's queue full is given up at once (logged as such). With a `ManualClock`
-there is no queue: `Sandbox.advance` runs each attempt in order when it falls due.
+its destination's queue full is given up at once (logged as such). While the API is busy
+(*API_BUSY* requests per second, an import in full swing), each worker steps aside for up
+to half a second before its next attempt: the API first, the deliveries right after.
+With a `ManualClock` there is no queue: `Sandbox.advance` runs each attempt in order when
+it falls due.
 
 Every attempt is logged on the ``lean_async.sandbox.webhooks`` logger: a delivered one
 at INFO, a failed one at WARNING with the event type and id, the destination, the
@@ -38,9 +41,10 @@ import enum
 import functools
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 import httpx
@@ -73,6 +77,12 @@ DEFAULT_MAX_IN_FLIGHT: Final = 8
 
 DEFAULT_MAX_QUEUED: Final = 100_000
 """Delivery attempts one destination's queue holds; one more is given up."""
+
+API_BUSY: Final = 200.0
+"""API requests per second at which delivery workers step aside before their next attempt."""
+
+_YIELD_STEP: Final = 0.01
+_YIELD_STEPS: Final = 50  # a worker steps aside at most 0.5 s per attempt: it never starves
 
 WebhookListener = Callable[[bytes, Mapping[str, str]], Awaitable[int | None]]
 """An in-process receiver: gets the raw body and headers, returns a status (None: 200)."""
@@ -161,6 +171,19 @@ def _shown(destination: str) -> str:
 Destination = str | WebhookListener
 
 
+class APILoad(Protocol):
+    """How busy the API served beside the dispatcher is."""
+
+    @property
+    def served(self) -> int:
+        """Requests started so far."""
+        ...
+
+    def busy(self, rate: float) -> bool:
+        """Whether requests came in at *rate* per second or more just now."""
+        ...
+
+
 @attrs.define(eq=False)
 class _Lane:
     """One destination's queue of attempts and the workers draining it."""
@@ -212,6 +235,9 @@ class WebhookDispatcher:
         self._max_in_flight = max_in_flight
         self._max_queued = max_queued
         self._inline = isinstance(clock, ManualClock)
+        self._api: APILoad | None = None
+        self._api_seen = (0.0, 0)  # (monotonic time, requests served) at the last look
+        self._api_busy = False
         self._lanes: dict[Destination, _Lane] = {}
         self._waiting_retries = 0
         self.urls: list[str] = []
@@ -293,6 +319,9 @@ class WebhookDispatcher:
     async def _drain(self, lane: _Lane) -> None:
         # A worker ends when its lane's queue is empty; _enqueue starts new ones.
         while lane.queue:
+            await self._step_aside()
+            if not lane.queue:  # pragma: no cover - another worker took the last one
+                return
             event, attempt = lane.queue.popleft()
             lane.in_flight += 1
             try:
@@ -301,6 +330,29 @@ class WebhookDispatcher:
                 logger.exception("webhook delivery failed unexpectedly")
             finally:
                 lane.in_flight -= 1
+
+    def watch_api(self, api: APILoad) -> None:
+        """Step aside while *api* is busy (the sandbox's app)."""
+        self._api = api
+
+    def _busy(self) -> bool:
+        api = self._api
+        if api is None:
+            return False
+        # Two views: the last few requests came close together (at once), or the rate
+        # since the last look, at least a step apart, was high (across the loop's stalls).
+        now, served = time.monotonic(), api.served
+        then, before = self._api_seen
+        if now - then >= _YIELD_STEP:
+            self._api_busy = (served - before) / (now - then) >= API_BUSY
+            self._api_seen = (now, served)
+        return self._api_busy or api.busy(API_BUSY)
+
+    async def _step_aside(self) -> None:
+        for _ in range(_YIELD_STEPS):
+            if not self._busy():
+                return
+            await asyncio.sleep(_YIELD_STEP)
 
     async def _attempt(self, event: _Event, destination: Destination, attempt: int) -> None:
         status, error = await self._send(destination, event)

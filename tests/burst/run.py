@@ -33,6 +33,7 @@ from tests.burst import processes
 API_KEY = "sk_burst"
 START = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 PROBE_INTERVAL = 0.02
+SETTLE = "0.5"
 
 
 @attrs.frozen(kw_only=True)
@@ -184,7 +185,7 @@ def run(gigs: int, *, receiver_delay: float = 0.0, stop_early: bool = False) -> 
         processes.receiver(API_KEY, delay=receiver_delay) as receiver_url,
         processes.sandbox(
             API_KEY,
-            ["--settle-delay", "0.5", "--approval-delay", "0.05", "--forward-to", receiver_url],
+            ["--settle-delay", SETTLE, "--approval-delay", "0.05", "--forward-to", receiver_url],
             output,
         ) as (proc, base_url),
     ):

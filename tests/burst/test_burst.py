@@ -13,12 +13,17 @@ from tests.burst.run import run
 
 
 def test_a_burst_reaches_a_healthy_receiver_whole() -> None:
-    """600 gigs: 601 events arrive, 0 given up, API p99 < 100 ms while webhooks flow."""
+    """600 gigs: 601 events arrive, 0 given up, the API's p99 < 100 ms while webhooks flow.
+
+    Over the whole burst, the import's own 64 calls in flight included, p99 was 47-85 ms on
+    a shared 2-core machine; the bound here leaves room for a busier one.
+    """
     report = run(600)
     assert report.received_events == report.expected_events == 601, report.lines()
     assert report.gave_up == 0, report.lines()
     assert report.tail_probes >= 5, report.lines()
     assert report.tail_p99_ms < 100, report.lines()
+    assert report.probe_p99_ms < 250, report.lines()
     assert report.exit_code == 0
     assert report.exit_seconds < 5
 

@@ -199,3 +199,35 @@ async def test_a_receiver_that_closes_or_hangs_is_named_as_httpx_would(
     assert attempt.outcome is DeliveryAttemptOutcome.GAVE_UP
     assert attempt.error is not None
     assert attempt.error.startswith(error)
+
+
+async def test_deliveries_step_aside_while_the_api_is_busy() -> None:
+    """While API requests pour in (>= 200/s), a queued delivery waits for them (<= 0.5 s)."""
+    loop = asyncio.get_running_loop()
+    delivered: list[float] = []
+
+    async def listener(body: bytes, headers: Mapping[str, str]) -> int:
+        delivered.append(loop.time())
+        return 200
+
+    async with Sandbox(api_key=KEY, clock=RealClock()) as sandbox, _client(sandbox) as api:
+        sandbox.add_webhook_listener(listener)
+        assert (await api.post("/customer", json=customer_body(1))).status_code == 200
+        started = loop.time()
+        activated = None
+        for n in range(5000):  # bounded: about 0.3 s of back-to-back API calls
+            if loop.time() - started > 0.3:
+                break
+            await api.get("/gig")
+            await asyncio.sleep(0)  # let the delivery worker run if it wants to
+            if n == 20:
+                sandbox.activate_customer("uid_1")
+                activated = loop.time()
+        busy_until = loop.time()
+        for _ in range(300):
+            if delivered:
+                break
+            await asyncio.sleep(0.01)
+    assert activated is not None
+    assert delivered, "the delivery never came"
+    assert delivered[0] >= min(busy_until, activated + 0.5) - 0.05
