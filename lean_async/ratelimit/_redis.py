@@ -188,7 +188,6 @@ class RedisRateLimiter:
         self._lock = threading.Lock()
         fresh_lock_after_fork(self)
         self._queue = WaitQueue()
-        self._epoch = 0
         self._rate: float | None = rate_limit
         # What this process learned since its last call to Redis:
         self._passes = 0
@@ -252,7 +251,7 @@ class RedisRateLimiter:
                     RECOVERY,
                     MIN_RATE,
                     BURST,
-                    0,
+                    0,  # unused: a shared bucket never stops limiting
                     WINDOW,
                     _IDLE_EXPIRY_MS,
                     PASSED_SHARE,
@@ -269,6 +268,5 @@ class RedisRateLimiter:
             raise
         wait_us, epoch, rate_milli = (int(value) for value in reply)
         with self._lock:
-            self._epoch = epoch
             self._rate = rate_milli / 1000 if rate_milli else None
         return wait_us / 1_000_000, epoch
