@@ -16,7 +16,7 @@ lowers it: the same rules as `AdaptiveRateLimiter`). In each process, waiting ca
 queue locally and only the first asks Redis, so Redis sees about one call per request.
 
 Unlike the in-process limiter, a new shared bucket starts paced (slow start, as TCP):
-at 40 requests/s, doubling about every 1.4 s while the pace is used up, until the
+at 40 requests/s, doubling about every 2.3 s while the pace is used up, until the
 first throttled answer, which halves it. N processes that all
 start at once would otherwise have N times their concurrency in flight when the server
 first throttles, and nearly all of it answered 429.
@@ -61,7 +61,7 @@ _IDLE_EXPIRY_MS: Final = 3_600_000  # a bucket nobody used for an hour is forgot
 SLOW_START_RATE: Final = 40.0
 """The shared pace, in requests per second, a new bucket without a ceiling starts at."""
 
-SLOW_START_GAIN: Final = 0.5
+SLOW_START_GAIN: Final = 0.3
 """Until the first throttled answer, each answer let through adds this many turns/s."""
 
 # KEYS[1]: the bucket. ARGV: ceiling (0: none), passes since the caller's last call, the
