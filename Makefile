@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # Every optional integration, so the whole suite runs.
 EXTRAS := cli,fastapi,aiohttp,redis,temporal,otel
 
-.PHONY: install test lint typecheck pytest docs units demo bench chaos scale scale-memory loops clean
+.PHONY: install test lint typecheck pytest docs units demo bench chaos scale scale-memory loops \
+	burst pace bench-webhooks clean
 
 # pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
@@ -82,3 +83,23 @@ scale: $(STAMP)
 # makes each call ~4x slower; 5-20 minutes on a loaded 2-core machine).
 scale-memory: $(STAMP)
 	LEAN_ASYNC_SCALE=1 $(BIN)/pytest -q -p no:randomly tests/resources/test_create_many.py -k scale
+
+# A payroll night's webhook burst: 3,000 gigs through `lean-async sandbox --forward-to` into a
+# real receiver; prints arrivals (all), given up (0), API latency during the burst and the
+# SIGTERM exit time; then SIGTERM mid-burst against a slow receiver. About 1-2 minutes.
+burst: $(STAMP)
+	$(BIN)/python -m tests.burst.run --gigs 3000
+	$(BIN)/python -m tests.burst.run --gigs 3000 --receiver-delay 0.05 --stop-early
+
+# The pacing goal against `lean-async sandbox --rate-limit 200`: a 20,000-gig create_many at
+# concurrency 64 from one default client, then 4 processes sharing a RedisRateLimiter
+# (starts a redis-server); prints 429s, throughput, duplicates and losses. About 4 minutes.
+pace: $(STAMP)
+	$(BIN)/python -m tests.ratelimit.pace --limit 200 --gigs 20000
+	$(BIN)/python -m tests.ratelimit.pace --limit 200 --gigs 20000 --processes 4 --redis
+
+# Signed webhook deliveries/s through webhook_router (FastAPI under uvicorn) and the aiohttp
+# handler, memory and Redis de-duplication, 20% duplicates, concurrency 64 (needs
+# redis-server). Under a minute.
+bench-webhooks: $(STAMP)
+	$(BIN)/python benchmarks/bench_webhooks.py --deliveries 5000 --concurrency 64

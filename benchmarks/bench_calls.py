@@ -10,6 +10,10 @@ canned JSON body at once, so what is measured is only what each client does per 
 - **list decode**: a 1,000-gig ``GET /gig`` body decoded into `Gig` models by the SDK's
   converter, against ``json.loads`` of the same bytes.
 
+- **pacing on / off**: the same two calls through a default client (its adaptive rate
+  limiter never throttled, as against an API that does not answer 429) against a client
+  whose stack has no pacing layer: what pacing costs when nothing is throttled.
+
 Runs alternate between the two sides of each pair (interleaved repeats); each time is
 the median of the runs, and the ratio is the median of each round's lean / raw, shown
 with its range and middle half. Times are this process's CPU time (``--wall`` for wall
@@ -17,7 +21,7 @@ time): on a shared machine, CPU time leaves out the time other work holds the CP
 ``gigs.create`` is also split into the client's one hop (the call with a body already
 checked) and the argument validation (``_validate.gig_body``), each against the raw
 POST. Budgets: ``customers.get`` <= 0.4x, ``gigs.create`` <= 0.6x the raw httpx call,
-list decoding <= 3x ``json.loads``.
+list decoding <= 3x ``json.loads``, pacing on <= 1.03x off.
 
     python benchmarks/bench_calls.py [--calls 500] [--rounds 21] [--wall]
 
@@ -49,8 +53,12 @@ from pathlib import Path
 
 import httpx
 
-from lean_async import Gig, LeanClient, _validate
+import lean_async._client as client_module
+from lean_async import Gig, LeanClient
 from lean_async._codec.convert import structure_list
+from lean_async._endpoints import validate as _validate
+from lean_async.ratelimit import AdaptiveRateLimiter
+from lean_async.transport import PacingTransport
 
 BASE_URL = "https://app.staging.withlean.com/api/"
 CUSTOMER = {
@@ -142,6 +150,13 @@ async def main(calls: int, rounds: int) -> None:
     transport = CannedTransport()
     raw = httpx.AsyncClient(base_url=BASE_URL, transport=transport)
     lean = LeanClient(api_key="bench-key", base_url=BASE_URL, transport=transport)
+    # The same client without the pacing layer: build_stack is given no limiter.
+    build_stack = client_module.build_stack
+    client_module.build_stack = lambda base, **kw: build_stack(base, **{**kw, "limiter": None})
+    try:
+        unpaced = LeanClient(api_key="bench-key", base_url=BASE_URL, transport=transport)
+    finally:
+        client_module.build_stack = build_stack
     body = {
         "partnerUserId": "uid_847834395730535",
         "gigId": "gigId_1",
@@ -179,6 +194,12 @@ async def main(calls: int, rounds: int) -> None:
         # What gigs.create costs once its arguments are checked: the client's one hop.
         return await lean._create("gig", body, lookup_path="gig/gigId_1", cast_to=Gig)
 
+    async def unpaced_get() -> object:
+        return await unpaced.customers.get("uid_847834395730535")
+
+    async def unpaced_create() -> object:
+        return await unpaced.gigs.create(**arguments)  # type: ignore[arg-type]
+
     async def validation() -> object:
         return _validate.gig_body(**arguments)  # type: ignore[arg-type]
 
@@ -187,6 +208,8 @@ async def main(calls: int, rounds: int) -> None:
         "gigs.create": (lean_create, raw_post),
         "  of which the hop": (lean_create_unvalidated, raw_post),
         "  of which gig_body": (validation, raw_post),
+        "pacing: customers.get": (lean_get, unpaced_get),
+        "pacing: gigs.create": (lean_create, unpaced_create),
     }
     pairs: dict[str, tuple[list[float], list[float]]] = {
         name: ([], []) for name in [*cases, "list decode"]
@@ -201,10 +224,22 @@ async def main(calls: int, rounds: int) -> None:
         )
         pairs["list decode"][1].append(per_decode(lambda: json.loads(LIST_BODY), decode_calls))
     await lean.aclose()
+    await unpaced.aclose()
     await raw.aclose()
 
-    budgets = {"customers.get": 0.4, "gigs.create": 0.6, "list decode": 3.0}
-    against = {"customers.get": "raw GET + .json()", "list decode": "json.loads"}
+    budgets = {
+        "customers.get": 0.4,
+        "gigs.create": 0.6,
+        "list decode": 3.0,
+        "pacing: customers.get": 1.03,
+        "pacing: gigs.create": 1.03,
+    }
+    against = {
+        "customers.get": "raw GET + .json()",
+        "list decode": "json.loads",
+        "pacing: customers.get": "no pacing layer",
+        "pacing: gigs.create": "no pacing layer",
+    }
     kind = "wall" if WALL else "CPU"
     print(f"{calls} calls a run, {rounds} interleaved rounds, median {kind} us per call\n")
     print("| call | lean us | against | raw us | ratio | budget | ratio of each round |")
@@ -389,6 +424,19 @@ def _operations(
     return {"new_request": (1, build), "read_response": (1, read), "join_path": (1, join)}
 
 
+async def pacing_alone(calls: int, rounds: int) -> None:
+    """Print what the unthrottled pacing layer adds to one attempt, timed alone."""
+    transport = CannedTransport()
+    layer = PacingTransport(transport, AdaptiveRateLimiter())
+    request = httpx.Request("GET", BASE_URL + "customer/uid_1")
+    added: list[float] = []
+    for _ in range(rounds):
+        paced = await per_call(lambda: layer.handle_async_request(request), calls * 10)
+        bare = await per_call(lambda: transport.handle_async_request(request), calls * 10)
+        added.append(paced - bare)
+    print(f"\npacing layer alone, unthrottled: {statistics.median(added):.2f} us per attempt")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
@@ -401,3 +449,5 @@ if __name__ == "__main__":
         asyncio.run(shortcuts(arguments.calls, arguments.rounds))
     else:
         asyncio.run(main(arguments.calls, arguments.rounds))
+    asyncio.run(main(arguments.calls, arguments.rounds))
+    asyncio.run(pacing_alone(arguments.calls, arguments.rounds))

@@ -38,6 +38,7 @@ from lean_async.errors import (
     LeanError,
     NotFoundError,
 )
+from lean_async.ratelimit import AdaptiveRateLimiter, RateLimiter
 from lean_async.resources import Applications, Customers, Gigs, SpecialPayments, _outcome
 from lean_async.resources._reconcile import matches
 from lean_async.transport import RetryBudget, RetryPolicy, build_stack
@@ -81,6 +82,7 @@ class _Shared:
         "backend",
         "closed",
         "environment",
+        "limiter",
         "pools",
         "redactor",
         "requests",
@@ -97,9 +99,11 @@ class _Shared:
         backend: _config.Backend | None,
         telemetry: Telemetry | None,
         pools: LoopPools | None,
+        limiter: RateLimiter,
     ) -> None:
         self.stack = stack
         self.pools = pools
+        self.limiter = limiter
         self.telemetry = telemetry
         self.backend = backend
         self.environment = environment
@@ -169,11 +173,18 @@ class LeanClient:
             extra). With no SDK configured nothing is recorded.
         meter_provider: the OpenTelemetry meter provider to report metrics to; by
             default the global one, looked up at each call.
+        rate_limit: a ceiling in requests per second for every call of this client
+            (retries included). Without it the client still paces itself once Lean
+            answers 429 (`lean_async.ratelimit.AdaptiveRateLimiter`).
+        rate_limiter: the limiter every attempt waits its turn in, e.g. a
+            `lean_async.ratelimit.RedisRateLimiter` shared by several processes;
+            replaces the default one (then pass the ceiling to it, not *rate_limit*).
 
     Raises:
         LeanError: no API key (or one with whitespace or control characters, which
             no header can carry), an unknown environment, an unsafe base URL, a
-            *max_response_bytes* that is not a positive integer, a provider given
+            *max_response_bytes* that is not a positive integer, a *rate_limit* that is
+            not a positive number (or given with *rate_limiter*), a provider given
             without ``opentelemetry-api`` installed, a *proxy* that is not an
             ``http://`` URL, a *verify* path that holds no CA certificate, a *cert* that
             cannot be loaded, or network settings given with *http_client*/*transport*.
@@ -202,6 +213,8 @@ class LeanClient:
         cert: CertTypes | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        rate_limit: float | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         secret, problem = take_api_key(api_key, os.environ.get(_config.ENV_API_KEY))
         proxy_settings, proxy_problem = take_proxy(proxy)
@@ -234,6 +247,9 @@ class LeanClient:
             network = NetworkSettings.resolve(
                 url, proxy=proxy_settings, trust_env=trust_env, verify=verify, cert=cert
             )
+            if rate_limiter is not None and rate_limit is not None:
+                raise ValueError("pass rate_limit= or rate_limiter=, not both")
+            limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter(rate_limit)
         if (http_client is not None or transport is not None) and (
             proxy_settings is not None or verify is not True or cert is not None
         ):
@@ -256,7 +272,7 @@ class LeanClient:
         )
         budget = RetryBudget()
         base_path = httpx.URL(url).raw_path.decode("ascii")
-        telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path)
+        telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path, limiter)
         proxy_forms = network.proxy.secret_forms() if network.proxy is not None else ()
         redactor = Redactor(secret, proxy_forms)
         stack = build_stack(
@@ -267,6 +283,7 @@ class LeanClient:
             max_response_bytes=max_response_bytes,
             telemetry=telemetry,
             redactor=redactor,
+            limiter=limiter,
         )
         shared = _Shared(
             stack,
@@ -276,6 +293,7 @@ class LeanClient:
             backend if pools is not None else None,
             telemetry,
             pools,
+            limiter,
         )
         self._attach(shared, settings, owner=True)
         if pools is not None:
@@ -300,6 +318,11 @@ class LeanClient:
     def backend(self) -> _config.Backend | None:
         """The pooled HTTP library under the stack, or None with *transport*/*http_client*."""
         return self._shared.backend
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The rate limiter every attempt of this client (and its copies) waits in."""
+        return self._shared.limiter
 
     @property
     def base_url(self) -> str:

@@ -276,3 +276,31 @@ async def test_forward_to_delivers_signed_webhooks_and_prints_failures(backend: 
     assert f"-> {dead}: attempt 1 FAILED (ConnectError" in console
     assert "will retry" in console
     assert "POST /api/customer" in console
+
+
+def test_a_burst_of_attempts_is_summed_up_in_one_line() -> None:
+    """Past the lines printed per look, the rest is one line counting each outcome."""
+    from lean_async.cli._sandbox_command import _more_line
+
+    at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+    def attempt(outcome: DeliveryAttemptOutcome) -> Delivery:
+        return Delivery(
+            event_id="evt_1",
+            event_type="gig.completed",
+            destination="http://x/h",
+            at=at,
+            attempt=1,
+            status_code=200,
+            outcome=outcome,
+        )
+
+    rest = [attempt(DeliveryAttemptOutcome.DELIVERED)] * 5 + [
+        attempt(DeliveryAttemptOutcome.RETRYING)
+    ] * 2
+    assert _more_line(rest).plain == (
+        "... and 7 more webhook attempts: 5 delivered, 2 failed, will retry"
+    )
+    gave_up = _more_line([attempt(DeliveryAttemptOutcome.GAVE_UP)])
+    assert gave_up.plain.endswith("1 gave up")
+    assert gave_up.style == "bold red"

@@ -49,6 +49,10 @@ class CallRecord:
         self.span = span
         self.attempts = 0
 
+    def paced(self, waited: float) -> None:
+        """Record the seconds an attempt waited for its turn in the rate limiter."""
+        self.active.instruments.rate_wait.record(waited, {names.OPERATION: self.operation})
+
     def retried(self, cause: str, delay: float, attempt: int) -> None:
         """Record the backoff decided after failed attempt *attempt*."""
         self.span.add_event(

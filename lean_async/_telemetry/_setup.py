@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import Tracer, TracerProvider
 
+    from lean_async.ratelimit import RateLimiter
     from lean_async.transport._budget import RetryBudget
 
 __all__ = ["Active", "Telemetry", "telemetry_for"]
@@ -43,12 +44,14 @@ class Telemetry:
         meter_provider: the provider to measure with, or ``None`` for the global one.
         budget: the client's retry budget, reported on the budget gauge.
         base_path: the path of the client's base URL (``/api/``), for `url.template`.
+        limiter: the client's rate limiter, reported on the pacing-rate gauge.
     """
 
     __slots__ = (
         "__weakref__",
         "_active",
         "_budget",
+        "_limiter",
         "_meter_provider",
         "_seen",
         "_tracer_provider",
@@ -61,10 +64,12 @@ class Telemetry:
         meter_provider: MeterProvider | None,
         budget: RetryBudget | None,
         base_path: str,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._budget = budget
+        self._limiter = limiter
         self.base_path = base_path
         self._seen: tuple[Any, Any] = (None, None)
         self._active: Active | None = None
@@ -98,6 +103,8 @@ class Telemetry:
             instruments = instruments_for(meter_provider)
             if self._budget is not None:
                 instruments.watch_budget(self._budget)
+            if self._limiter is not None:
+                instruments.watch_limiter(self._limiter)
             tracer = tracer_provider.get_tracer(names.SCOPE, __version__)
             active = Active(self, tracer, instruments)
         self._seen = (tracer_provider, meter_provider)
@@ -110,6 +117,7 @@ def telemetry_for(
     meter_provider: Any,
     budget: RetryBudget | None,
     base_path: str,
+    limiter: RateLimiter | None = None,
 ) -> Telemetry | None:
     """Return a client's `Telemetry`, or ``None`` when the API is not installed.
 
@@ -125,4 +133,4 @@ def telemetry_for(
                 "pip install 'lean-async[otel]'"
             )
         return None
-    return Telemetry(tracer_provider, meter_provider, budget, base_path)
+    return Telemetry(tracer_provider, meter_provider, budget, base_path, limiter)

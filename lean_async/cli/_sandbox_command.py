@@ -7,6 +7,11 @@ delivery attempt, failed ones and their retries above all, is printed as it happ
 
 ``--workers-for payroll.csv`` makes every ``partnerUserId`` of the file an ACTIVE
 customer at start, so a payroll written from scratch can be imported at once.
+delivery attempt, failed ones and their retries above all, is printed as it happens
+(in a burst, the first lines of each tenth of a second and a count of the rest).
+``--rate-limit N`` answers ``429`` with ``Retry-After`` above N API requests per second.
+On SIGINT/SIGTERM it stops within a few seconds and says how many webhook deliveries
+were still pending.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -40,6 +46,12 @@ __all__ = ["delivery_line", "sandbox", "serve_until"]
 
 POLL_INTERVAL: Final = 0.1
 """Seconds between looks at the sandbox's delivery record."""
+
+MAX_LINES_PER_POLL: Final = 40
+"""Delivery lines printed per look; the rest of a burst is counted in one line."""
+
+SHUTDOWN_TIMEOUT: Final = 2.0
+"""Seconds API requests still running at a stop are given before they are cancelled."""
 
 
 def _forward_urls(_: click.Context, __: click.Parameter, values: Sequence[str]) -> list[str]:
@@ -72,14 +84,34 @@ def delivery_line(delivery: Delivery) -> Text:
     return Text(f"{head}: attempt {delivery.attempt} FAILED ({why}); {then}", style=style)
 
 
+def _more_line(rest: Sequence[Delivery]) -> Text:
+    counts = Counter(delivery.outcome for delivery in rest)
+    parts = [
+        f"{counts[outcome]} {label}"
+        for outcome, label in (
+            (DeliveryAttemptOutcome.DELIVERED, "delivered"),
+            (DeliveryAttemptOutcome.RETRYING, "failed, will retry"),
+            (DeliveryAttemptOutcome.GAVE_UP, "gave up"),
+        )
+        if counts[outcome]
+    ]
+    style = "bold red" if counts[DeliveryAttemptOutcome.GAVE_UP] else ""
+    return Text(f"... and {len(rest)} more webhook attempts: {', '.join(parts)}", style=style)
+
+
 async def _print_deliveries(sandbox: Sandbox, console: Console, stop: asyncio.Event) -> None:
     # The sandbox keeps a typed record of every attempt (`Sandbox.deliveries`); reading
-    # it shows each one exactly once, whatever its logger is configured to say.
+    # it shows each one exactly once, whatever its logger is configured to say. A burst
+    # is summed up rather than printed line by line, which would hold the event loop
+    # (and so the API) for as long as the printing takes.
     shown = 0
     while True:
         deliveries = sandbox.deliveries
-        for delivery in deliveries[shown:]:
+        fresh = deliveries[shown:]
+        for delivery in fresh[:MAX_LINES_PER_POLL]:
             console.print(delivery_line(delivery))
+        if len(fresh) > MAX_LINES_PER_POLL:
+            console.print(_more_line(fresh[MAX_LINES_PER_POLL:]))
         shown = len(deliveries)
         if stop.is_set():
             return
@@ -115,34 +147,60 @@ async def serve_until(
     Returns:
         The exit status: 0, or 1 when the server could not start (the port is taken).
     """
-    async with sandbox, contextlib.AsyncExitStack() as stack:
-        try:
-            url = await stack.enter_async_context(
-                running_server(sandbox, host=host, port=port, log_level="info", tls=tls)
-            )
-        except RuntimeError as exc:  # e.g. the port is taken
-            console.print(Text(f"lean-async sandbox: {exc}", style="bold red"))
-            return 1
-        console.print(Text.assemble("Lean sandbox at ", (url, "bold")))
-        key = sandbox.api_key
-        console.print(Text.assemble("API key: ", (key, "bold"), f"  (curl -u {key}: ...)"))
-        if workers:
-            count = await add_active_workers(sandbox, workers)
-            console.print(
-                f"ACTIVE workers: {count} ({', '.join(workers[:3])}{', ...' if count > 3 else ''})",
-                markup=False,
-            )
-        for target in sandbox.webhook_urls:
-            console.print(Text.assemble("Forwarding webhooks to ", (target, "bold")))
-        if not sandbox.webhook_urls:
-            console.print(
-                "Register a webhook receiver: --forward-to URL, "
-                'or POST /_sandbox/webhooks {"url": ...}',
-                markup=False,
-            )
-        console.print("Ctrl+C to stop.")
-        await _print_deliveries(sandbox, console, stop)
+    async with sandbox:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                url = await stack.enter_async_context(
+                    running_server(
+                        sandbox,
+                        host=host,
+                        port=port,
+                        log_level="info",
+                        tls=tls,
+                        shutdown_timeout=SHUTDOWN_TIMEOUT,
+                    )
+                )
+            except RuntimeError as exc:  # e.g. the port is taken
+                console.print(Text(f"lean-async sandbox: {exc}", style="bold red"))
+                return 1
+            await _announce_and_print(stop, console, sandbox, url, workers)
+        pending = sandbox.pending_webhooks
+        console.print(
+            f"Stopped; {pending} webhook deliver{'y was' if pending == 1 else 'ies were'} "
+            "still pending (not delivered).",
+            markup=False,
+        )
     return 0
+
+
+async def _announce_and_print(
+    stop: asyncio.Event,
+    console: Console,
+    sandbox: Sandbox,
+    url: str,
+    workers: Sequence[str] = (),
+) -> None:
+    """Print the banner (making *workers* ACTIVE first), then every delivery attempt
+    until *stop* is set."""
+    console.print(Text.assemble("Lean sandbox at ", (url, "bold")))
+    key = sandbox.api_key
+    console.print(Text.assemble("API key: ", (key, "bold"), f"  (curl -u {key}: ...)"))
+    if workers:
+        count = await add_active_workers(sandbox, workers)
+        console.print(
+            f"ACTIVE workers: {count} ({', '.join(workers[:3])}{', ...' if count > 3 else ''})",
+            markup=False,
+        )
+    for target in sandbox.webhook_urls:
+        console.print(Text.assemble("Forwarding webhooks to ", (target, "bold")))
+    if not sandbox.webhook_urls:
+        console.print(
+            "Register a webhook receiver: --forward-to URL, "
+            'or POST /_sandbox/webhooks {"url": ...}',
+            markup=False,
+        )
+    console.print("Ctrl+C to stop.")
+    await _print_deliveries(sandbox, console, stop)
 
 
 @click.command()
@@ -197,6 +255,28 @@ async def serve_until(
     type=click.Path(exists=True, dir_okay=False),
     help="Require client certificates issued by these PEM CA certificates (mutual TLS).",
 )
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    help="Answer 429 with Retry-After to API requests above N per second, as a "
+    "rate-limited Lean would.",
+)
+@click.option(
+    "--rate-limit-burst",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="B",
+    help="Requests let through at once after a quiet spell (default: one second's worth).",
+)
+@click.option(
+    "--webhook-concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Webhook deliveries in flight at once per receiver.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -208,6 +288,9 @@ def sandbox(
     tls_cert: str | None,
     tls_key: str | None,
     tls_client_ca: str | None,
+    rate_limit: float | None,
+    rate_limit_burst: float | None,
+    webhook_concurrency: int,
 ) -> None:
     """Serve the built-in sandbox over HTTP until interrupted.
 
@@ -215,6 +298,7 @@ def sandbox(
     key, and each delivery attempt (failures and retries above all) is printed. With
     --tls-cert and --tls-key it serves HTTPS; --tls-client-ca also requires client
     certificates.
+    --rate-limit N, API requests above N per second are answered 429 with Retry-After.
     """
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -230,7 +314,14 @@ def sandbox(
     _log_to("lean_async.sandbox", logging.ERROR, "%(asctime)s %(levelname)s %(message)s")
     _log_to("uvicorn.access", logging.INFO, "%(asctime)s %(message)s")
     _log_to("uvicorn.error", logging.WARNING, "%(asctime)s %(levelname)s %(message)s")
-    server = Sandbox(api_key=api_key, approval_delay=approval_delay, settle_delay=settle_delay)
+    server = Sandbox(
+        api_key=api_key,
+        approval_delay=approval_delay,
+        settle_delay=settle_delay,
+        rate_limit=rate_limit,
+        rate_limit_burst=rate_limit_burst,
+        webhook_max_in_flight=webhook_concurrency,
+    )
     for url in forward_to:
         server.register_webhook(url)
 

@@ -18,10 +18,13 @@ from lean_async.sandbox._forward import ASGIForwarder
 from lean_async.sandbox._http import MAX_BODY, ASGIApp, Receive, Scope, Send
 from lean_async.sandbox._idempotency import DAY, IdempotencyStore
 from lean_async.sandbox._lifecycle import Lifecycle
+from lean_async.sandbox._ratelimit import RequestRateLimit
 from lean_async.sandbox._scheduler import Scheduler
 from lean_async.sandbox._store import Store
 from lean_async.sandbox._transport import SandboxTransport
 from lean_async.sandbox._webhooks import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_QUEUED,
     Delivery,
     WebhookDispatcher,
     WebhookListener,
@@ -53,6 +56,17 @@ class Sandbox:
         webhook_timeout: seconds a webhook URL has to answer.
         idempotency_ttl: how long an ``Idempotency-Key`` is remembered (24 hours).
         max_body_size: larger request bodies are refused with 413.
+        rate_limit: answer ``429`` with ``Retry-After`` to API requests above this many
+            per second (None: no limit), as a rate-limited Lean would.
+        rate_limit_burst: requests let through at once after a quiet spell (default:
+            one second's worth, at least 1).
+        webhook_max_in_flight: webhook attempts in flight at once per destination.
+        webhook_max_queued: webhook attempts waiting per destination; beyond it an
+            attempt is given up.
+
+    Raises:
+        ValueError: an empty *api_key*, a *rate_limit* or burst that is not positive,
+            or webhook limits below 1.
     """
 
     def __init__(
@@ -68,6 +82,10 @@ class Sandbox:
         webhook_timeout: float = 5.0,
         idempotency_ttl: float = DAY,
         max_body_size: int = MAX_BODY,
+        rate_limit: float | None = None,
+        rate_limit_burst: float | None = None,
+        webhook_max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        webhook_max_queued: int = DEFAULT_MAX_QUEUED,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -83,6 +101,8 @@ class Sandbox:
             retry_base=webhook_retry_base,
             max_retries=webhook_max_retries,
             timeout=webhook_timeout,
+            max_in_flight=webhook_max_in_flight,
+            max_queued=webhook_max_queued,
         )
         self._lifecycle = Lifecycle(
             self._store,
@@ -103,10 +123,17 @@ class Sandbox:
             api=api,
             admin=Admin(self),
             faults=self._faults,
-            on_request=self._scheduler.ensure_started,
+            on_request=self._ensure_started,
             max_body=max_body_size,
             clock=self._clock,
+            rate_limit=(
+                None
+                if rate_limit is None
+                else RequestRateLimit(rate_limit, burst=rate_limit_burst, clock=self._clock)
+            ),
         )
+
+        self._webhooks.watch_api(self._app)
 
     def __repr__(self) -> str:
         mode = "production" if self._production else "sandbox"
@@ -178,6 +205,18 @@ class Sandbox:
     def pending_jobs(self) -> int:
         """Transitions and webhook attempts waiting for their time."""
         return self._scheduler.pending
+
+    @property
+    def pending_webhooks(self) -> int:
+        """Webhook delivery attempts not made yet: queued, in flight or awaiting a retry.
+
+        With a `ManualClock`, attempts wait in `pending_jobs` instead.
+        """
+        return self._webhooks.pending
+
+    def _ensure_started(self) -> None:
+        self._scheduler.ensure_started()
+        self._webhooks.ensure_started()
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """Return a new in-process transport: ``httpx.AsyncClient(transport=...)``.
@@ -292,7 +331,7 @@ class Sandbox:
         await self._webhooks.aclose()
 
     async def __aenter__(self) -> Self:
-        self._scheduler.ensure_started()
+        self._ensure_started()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -135,12 +135,14 @@ async def running_server(
     log_level: str = "warning",
     startup_timeout: float = 10.0,
     tls: TLSFiles | None = None,
+    shutdown_timeout: float | None = None,
 ) -> AsyncIterator[str]:
     """Serve *sandbox* on a real socket for the duration of an ``async with``.
 
     ``port=0`` picks a free port. The server runs in a task of the current event loop
-    and is shut down cleanly at exit; the sandbox itself stays open. With *tls* it
-    serves HTTPS (and, with ``tls.client_ca``, requires client certificates).
+    and is shut down cleanly at exit (requests still running after *shutdown_timeout*
+    seconds are cancelled; None waits for them); the sandbox itself stays open. With
+    *tls* it serves HTTPS (and, with ``tls.client_ca``, requires client certificates).
 
     Yields:
         The API base URL, e.g. ``"http://127.0.0.1:54321/api"``.
@@ -151,7 +153,15 @@ async def running_server(
     """
     import uvicorn
 
-    config = _config(sandbox, host, port, tls, log_level=log_level, log_config=None)
+    config = _config(
+        sandbox,
+        host,
+        port,
+        tls,
+        log_level=log_level,
+        log_config=None,
+        timeout_graceful_shutdown=shutdown_timeout,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(_serve(server), name="lean-sandbox-server")
     try:

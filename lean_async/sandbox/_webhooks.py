@@ -9,6 +9,16 @@ does not answer 2xx (or raises, or times out) gets the same bytes again after
 ``retry_base * 2**(attempt - 1)`` seconds of sandbox time, up to ``max_retries`` times
 (Lean's "retry up to 5 times": at most 6 attempts).
 
+Like a service, the dispatcher never lets a burst of events starve the API that shares
+its event loop: each destination has its own bounded queue (*max_queued* attempts) and
+at most *max_in_flight* attempts in flight, through its own connection pool of that
+size; a retry waits its delay on the scheduler, then queues again. An attempt that finds
+its destination's queue full is given up at once (logged as such). While the API is busy
+(*API_BUSY* requests per second, an import in full swing), each worker steps aside for up
+to half a second before its next attempt: the API first, the deliveries right after.
+With a `ManualClock` there is no queue: `Sandbox.advance` runs each attempt in order when
+it falls due.
+
 Every attempt is logged on the ``lean_async.sandbox.webhooks`` logger: a delivered one
 at INFO, a failed one at WARNING with the event type and id, the destination, the
 attempt, the status or error, and when it will be retried or that it was given up::
@@ -23,25 +33,32 @@ Each record also carries ``lean_event_id``, ``lean_event_type``, ``lean_destinat
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import datetime as dt
 import enum
 import functools
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Final, Protocol
 
 import attrs
 import httpx
 
 from lean_async._codec.convert import format_datetime, unstructure
 from lean_async.models import Customer, EventType, Gig, SpecialPayment, WebhookEvent
-from lean_async.sandbox._clock import Clock, stamp
+from lean_async.sandbox._clock import Clock, ManualClock, stamp
+from lean_async.sandbox._poster import Poster
 from lean_async.sandbox._scheduler import Scheduler
 from lean_async.webhooks import SIGNATURE_HEADER, sign
 
 __all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_QUEUED",
     "WEBHOOK_LOGGER",
     "Delivery",
     "DeliveryAttemptOutcome",
@@ -54,6 +71,18 @@ WEBHOOK_LOGGER = "lean_async.sandbox.webhooks"
 """The logger every delivery attempt is reported on (a child of ``lean_async.sandbox``)."""
 
 logger = logging.getLogger(WEBHOOK_LOGGER)
+
+DEFAULT_MAX_IN_FLIGHT: Final = 8
+"""Delivery attempts in flight at once to one destination."""
+
+DEFAULT_MAX_QUEUED: Final = 100_000
+"""Delivery attempts one destination's queue holds; one more is given up."""
+
+API_BUSY: Final = 200.0
+"""API requests per second at which delivery workers step aside before their next attempt."""
+
+_YIELD_STEP: Final = 0.01
+_YIELD_STEPS: Final = 50  # a worker steps aside at most 0.5 s per attempt: it never starves
 
 WebhookListener = Callable[[bytes, Mapping[str, str]], Awaitable[int | None]]
 """An in-process receiver: gets the raw body and headers, returns a status (None: 200)."""
@@ -139,8 +168,49 @@ def _shown(destination: str) -> str:
         return "<url>"
 
 
+Destination = str | WebhookListener
+
+
+class APILoad(Protocol):
+    """How busy the API served beside the dispatcher is."""
+
+    @property
+    def served(self) -> int:
+        """Requests started so far."""
+        ...
+
+    def busy(self, rate: float) -> bool:
+        """Whether requests came in at *rate* per second or more just now."""
+        ...
+
+
+@attrs.define(eq=False)
+class _Lane:
+    """One destination's queue of attempts and the workers draining it."""
+
+    destination: Destination
+    queue: collections.deque[tuple[_Event, int]] = attrs.field(factory=collections.deque)
+    workers: set[asyncio.Task[None]] = attrs.field(factory=set)
+    in_flight: int = 0
+    poster: Poster | None = None
+
+
 class WebhookDispatcher:
-    """Builds, signs and delivers the sandbox's webhook events."""
+    """Builds, signs and delivers the sandbox's webhook events.
+
+    Args:
+        api_key: the signing key.
+        clock: the sandbox's clock (a `ManualClock` delivers inline, in order).
+        scheduler: runs retries when they fall due.
+        retry_base: the first retry's delay; each later one waits twice as long.
+        max_retries: retries after the first attempt.
+        timeout: seconds a URL has to answer one attempt.
+        max_in_flight: attempts in flight at once per destination.
+        max_queued: attempts waiting per destination; one more is given up.
+
+    Raises:
+        ValueError: *max_in_flight* or *max_queued* is below 1.
+    """
 
     def __init__(
         self,
@@ -151,21 +221,38 @@ class WebhookDispatcher:
         retry_base: float,
         max_retries: int,
         timeout: float,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_queued: int = DEFAULT_MAX_QUEUED,
     ) -> None:
+        if max_in_flight < 1 or max_queued < 1:
+            raise ValueError("webhook max_in_flight and max_queued must be at least 1")
         self._api_key = api_key
         self._clock = clock
         self._scheduler = scheduler
         self._retry_base = retry_base
         self._max_retries = max_retries
         self._timeout = timeout
+        self._max_in_flight = max_in_flight
+        self._max_queued = max_queued
+        self._inline = isinstance(clock, ManualClock)
+        self._api: APILoad | None = None
+        self._api_seen = (0.0, 0)  # (monotonic time, requests served) at the last look
+        self._api_busy = False
+        self._lanes: dict[Destination, _Lane] = {}
+        self._waiting_retries = 0
         self.urls: list[str] = []
         self.listeners: list[WebhookListener] = []
         self.events: list[WebhookEvent] = []
         self.deliveries: list[Delivery] = []
-        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def pending(self) -> int:
+        """Delivery attempts not yet made: queued, in flight, or waiting to be retried."""
+        lanes = self._lanes.values()
+        return self._waiting_retries + sum(len(lane.queue) + lane.in_flight for lane in lanes)
 
     def emit(self, event_type: EventType, data: Customer | Gig | SpecialPayment) -> WebhookEvent:
-        """Record an event and schedule its delivery to every current destination."""
+        """Record an event and queue its delivery to every current destination."""
         now = stamp(self._clock)
         raw: dict[str, Any] = {
             "id": f"evt_{uuid.uuid4()}",
@@ -178,20 +265,96 @@ class WebhookDispatcher:
         event = WebhookEvent(id=raw["id"], type=event_type, data=data, created_at=now, raw=raw)
         self.events.append(event)
         sent = _Event(event.id, event_type.value, body, headers)
-        destinations: list[str | WebhookListener] = [*self.urls, *self.listeners]
+        destinations: list[Destination] = [*self.urls, *self.listeners]
         for destination in destinations:
-            self._schedule(sent, destination, attempt=1, delay=0.0)
+            if self._inline:
+                self._schedule(sent, destination, attempt=1, delay=0.0)
+            else:
+                self._enqueue(sent, destination, 1)
         return event
 
+    def ensure_started(self) -> None:
+        """Start workers for attempts queued while no event loop was running."""
+        for lane in self._lanes.values():
+            self._start_workers(lane)
+
     def _schedule(
-        self, event: _Event, destination: str | WebhookListener, *, attempt: int, delay: float
+        self, event: _Event, destination: Destination, *, attempt: int, delay: float
     ) -> None:
-        job = functools.partial(self._attempt, event, destination, attempt)
+        if self._inline:
+            job = functools.partial(self._attempt, event, destination, attempt)
+        else:
+            self._waiting_retries += 1
+            job = functools.partial(self._retry_due, event, destination, attempt)
         self._scheduler.call_later(delay, job)
 
-    async def _attempt(
-        self, event: _Event, destination: str | WebhookListener, attempt: int
-    ) -> None:
+    async def _retry_due(self, event: _Event, destination: Destination, attempt: int) -> None:
+        self._waiting_retries -= 1
+        self._enqueue(event, destination, attempt)
+
+    def _enqueue(self, event: _Event, destination: Destination, attempt: int) -> None:
+        lane = self._lanes.get(destination)
+        if lane is None:
+            lane = self._lanes[destination] = _Lane(destination)
+        if len(lane.queue) >= self._max_queued:
+            error = f"queue full ({self._max_queued} deliveries waiting for this destination)"
+            self._record(event, destination, attempt, None, error, DeliveryAttemptOutcome.GAVE_UP)
+            return
+        lane.queue.append((event, attempt))
+        self._start_workers(lane)
+
+    def _start_workers(self, lane: _Lane) -> None:
+        wanted = min(self._max_in_flight, len(lane.queue)) - len(lane.workers)
+        if wanted <= 0:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: ensure_started() starts them from inside one
+        for _ in range(wanted):
+            worker = loop.create_task(self._drain(lane), name="lean-sandbox-webhooks")
+            lane.workers.add(worker)
+            worker.add_done_callback(lane.workers.discard)
+
+    async def _drain(self, lane: _Lane) -> None:
+        # A worker ends when its lane's queue is empty; _enqueue starts new ones.
+        while lane.queue:
+            await self._step_aside()
+            if not lane.queue:  # pragma: no cover - another worker took the last one
+                return
+            event, attempt = lane.queue.popleft()
+            lane.in_flight += 1
+            try:
+                await self._attempt(event, lane.destination, attempt)
+            except Exception:  # pragma: no cover - _attempt turns failures into outcomes
+                logger.exception("webhook delivery failed unexpectedly")
+            finally:
+                lane.in_flight -= 1
+
+    def watch_api(self, api: APILoad) -> None:
+        """Step aside while *api* is busy (the sandbox's app)."""
+        self._api = api
+
+    def _busy(self) -> bool:
+        api = self._api
+        if api is None:
+            return False
+        # Two views: the last few requests came close together (at once), or the rate
+        # since the last look, at least a step apart, was high (across the loop's stalls).
+        now, served = time.monotonic(), api.served
+        then, before = self._api_seen
+        if now - then >= _YIELD_STEP:
+            self._api_busy = (served - before) / (now - then) >= API_BUSY
+            self._api_seen = (now, served)
+        return self._api_busy or api.busy(API_BUSY)
+
+    async def _step_aside(self) -> None:
+        for _ in range(_YIELD_STEPS):
+            if not self._busy():
+                return
+            await asyncio.sleep(_YIELD_STEP)
+
+    async def _attempt(self, event: _Event, destination: Destination, attempt: int) -> None:
         status, error = await self._send(destination, event)
         retry_in: float | None = None
         if status is not None and 200 <= status < 300:
@@ -202,6 +365,18 @@ class WebhookDispatcher:
             self._schedule(event, destination, attempt=attempt + 1, delay=retry_in)
         else:
             outcome = DeliveryAttemptOutcome.GAVE_UP
+        self._record(event, destination, attempt, status, error, outcome, retry_in)
+
+    def _record(
+        self,
+        event: _Event,
+        destination: Destination,
+        attempt: int,
+        status: int | None,
+        error: str | None,
+        outcome: DeliveryAttemptOutcome,
+        retry_in: float | None = None,
+    ) -> None:
         name = destination if isinstance(destination, str) else _listener_name(destination)
         self._log(event, name, attempt, status, error, outcome, retry_in)
         self.deliveries.append(
@@ -259,27 +434,32 @@ class WebhookDispatcher:
             extra=extra,
         )
 
-    async def _send(
-        self, destination: str | WebhookListener, event: _Event
-    ) -> tuple[int | None, str | None]:
+    async def _send(self, destination: Destination, event: _Event) -> tuple[int | None, str | None]:
         if isinstance(destination, str):
-            if self._client is None:
-                self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
-            try:
-                response = await self._client.post(
-                    destination, content=event.body, headers=event.headers
-                )
-            except httpx.HTTPError as exc:
-                return None, f"{type(exc).__name__}: {exc}"
-            return response.status_code, None
+            return await self._poster_for(destination).post(destination, event.body, event.headers)
         try:
             status = await destination(event.body, dict(event.headers))
         except Exception as exc:  # a listener's bug is a failed delivery, not ours
             return None, f"{type(exc).__name__}: {exc}"
         return 200 if status is None else status, None
 
+    def _poster_for(self, url: str) -> Poster:
+        lane = self._lanes.get(url)
+        if lane is None:  # a ManualClock's attempts run inline, outside any lane
+            lane = self._lanes[url] = _Lane(url)
+        if lane.poster is None:
+            lane.poster = Poster(connections=self._max_in_flight, timeout=self._timeout)
+        return lane.poster
+
     async def aclose(self) -> None:
-        """Close the HTTP client used for URL deliveries."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        """Stop the delivery workers (queued attempts are dropped) and close their clients."""
+        workers = [worker for lane in self._lanes.values() for worker in lane.workers]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        for lane in self._lanes.values():
+            if lane.poster is not None:
+                poster, lane.poster = lane.poster, None
+                await poster.aclose()

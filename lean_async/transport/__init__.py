@@ -20,6 +20,7 @@ from lean_async.transport.auth import AuthTransport
 from lean_async.transport.errors import ErrorsTransport
 from lean_async.transport.idempotency import IDEMPOTENCY_HEADER, IdempotencyTransport
 from lean_async.transport.limit import ResponseLimitTransport
+from lean_async.transport.pacing import PacingTransport
 from lean_async.transport.retry import RetryTransport
 from lean_async.transport.stack import build_stack
 
@@ -32,6 +33,7 @@ __all__ = [
     "DeadlineExceeded",
     "ErrorsTransport",
     "IdempotencyTransport",
+    "PacingTransport",
     "ResponseLimitTransport",
     "RetryBudget",
     "RetryDetails",

@@ -15,10 +15,12 @@ from lean_async.transport.auth import AuthTransport
 from lean_async.transport.errors import ErrorsTransport
 from lean_async.transport.idempotency import IdempotencyTransport
 from lean_async.transport.limit import ResponseLimitTransport
+from lean_async.transport.pacing import PacingTransport
 from lean_async.transport.retry import RetryTransport
 
 if TYPE_CHECKING:
     from lean_async._telemetry import Telemetry
+    from lean_async.ratelimit import RateLimiter
 
 __all__ = ["build_stack"]
 
@@ -32,6 +34,7 @@ def build_stack(
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     telemetry: Telemetry | None = None,
     redactor: Redactor | None = None,
+    limiter: RateLimiter | None = None,
 ) -> httpx.AsyncBaseTransport:
     """Wrap *base* in lean-async's layers; a request flows down, the response up::
 
@@ -42,6 +45,8 @@ def build_stack(
         RetryTransport            backoff + full jitter, Retry-After, budget, safe replays
           |                       (with telemetry, its on_retry hook puts each backoff
           |                       on the call's span: `_attempt.retry_reporter`)
+        PacingTransport           with a limiter: each attempt waits its turn in the shared
+          |                       token bucket; 429s slow it, successes speed it up again
         AttemptTelemetryTransport with telemetry: an HTTP client span + duration point per
           |                       attempt, traceparent injected (absent without telemetry)
         ResponseLimitTransport    reads each body, refusing one above max_response_bytes
@@ -59,6 +64,8 @@ def build_stack(
         telemetry: the client's OpenTelemetry reporting, or ``None`` for none (then the
             attempt layer is left out).
         redactor: what removes secrets from error text; by default, the API key's.
+        limiter: the client's rate limiter, or ``None`` for no pacing (then the pacing
+            layer is left out).
 
     Returns:
         The outermost layer, to pass as ``httpx.AsyncClient(transport=...)``.
@@ -72,6 +79,8 @@ def build_stack(
         attempt = AttemptTelemetryTransport(attempt, telemetry)
         # Backoffs reach the call's span through the retry layer's own hook.
         policy = attrs.evolve(policy, on_retry=retry_reporter(telemetry, policy.on_retry))
+    if limiter is not None:
+        attempt = PacingTransport(attempt, limiter)
     return ErrorsTransport(
         IdempotencyTransport(RetryTransport(attempt, policy, budget)),
         redactor=redactor if redactor is not None else Redactor(api_key),

@@ -43,6 +43,7 @@ def test_public_surface() -> None:
         "DeadlineExceeded",
         "ErrorsTransport",
         "IdempotencyTransport",
+        "PacingTransport",
         "ResponseLimitTransport",
         "RetryBudget",
         "RetryDetails",
