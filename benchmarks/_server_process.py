@@ -26,6 +26,17 @@ def start_server(script: str, *args: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, script, *args]
     )
+    return wait_until_listening(process, port, "the benchmark server")
+
+
+def wait_until_listening(
+    process: subprocess.Popen[bytes], port: int, name: str
+) -> subprocess.Popen[bytes]:
+    """Return *process* once *port* accepts on loopback.
+
+    Raises:
+        RuntimeError: nothing listened within 15 s (the process is killed, by its pid).
+    """
     deadline = time.monotonic() + 15.0
     while time.monotonic() < deadline:
         try:
@@ -34,4 +45,4 @@ def start_server(script: str, *args: str, port: int) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
-    raise RuntimeError("the benchmark server did not start")
+    raise RuntimeError(f"{name} did not start")

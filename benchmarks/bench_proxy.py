@@ -21,9 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
-from _server_process import free_port, start_server
+from _server_process import free_port, start_server, wait_until_listening
 
 from lean_async import LeanClient
 
@@ -50,15 +47,7 @@ def start_proxy(port: int, log: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(  # noqa: S603 - the venv's own proxy.py
         [*command, "--log-file", str(log)]
     )
-    deadline = time.monotonic() + 15.0
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    raise RuntimeError("proxy.py did not start")
+    return wait_until_listening(process, port, "proxy.py")
 
 
 async def rate(call: Call, concurrency: int, seconds: float) -> float:

@@ -95,7 +95,7 @@ def test_sandbox_command_takes_tls_files(monkeypatch: pytest.MonkeyPatch, tmp_pa
     seen: list[TLSFiles | None] = []
 
     async def fake_serve(*args: object) -> int:
-        seen.append(args[5])  # type: ignore[arg-type]
+        seen.append(args[6])  # type: ignore[arg-type]
         return 0
 
     monkeypatch.setattr(_sandbox_command, "serve_until", fake_serve)
