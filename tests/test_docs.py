@@ -24,6 +24,7 @@ PUBLIC_MODULES = (
     "lean_async",
     "lean_async.errors",
     "lean_async.models",
+    "lean_async.ratelimit",
     "lean_async.resources",
     "lean_async.sandbox",
     "lean_async.testing",
