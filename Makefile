@@ -53,10 +53,12 @@ demo: $(STAMP)
 
 # Loopback benchmark (benchmarks/README.md): raw httpx, lean on httpx, lean on aiohttp and
 # raw aiohttp against a canned server process; writes benchmarks/results.md and results.png.
-# Under 5 minutes. The bench group (matplotlib) is installed on first use.
+# Then the same calls through a forward proxy (proxy.py): lean on aiohttp vs raw aiohttp vs
+# lean on httpx. Under 6 minutes. The bench group (matplotlib) is installed on first use.
 bench: $(STAMP)
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet --group bench
 	$(BIN)/python benchmarks/bench_loopback.py
+	$(BIN)/python benchmarks/bench_proxy.py
 
 # The full chaos run (docs/reliability.md): on each backend (httpx, aiohttp) a payout storm
 # through a fault-injecting proxy, an outage and the key-leak scan; then 6 x 1,700 fuzz
