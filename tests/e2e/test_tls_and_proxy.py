@@ -193,6 +193,21 @@ async def _new_lines(
         await asyncio.sleep(0.05)
 
 
+async def _settled_count(proxy: ServedProcess, target: str, *, seconds: float = 2.0) -> int:
+    """The number of access lines for *target* once it stops growing (proxy.py writes the
+    lines of earlier tunnels as they close), checked every 0.1 s for up to *seconds*."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    count = len(_access_lines(proxy, target))
+    while loop.time() < deadline:
+        await asyncio.sleep(0.1)
+        latest = len(_access_lines(proxy, target))
+        if latest == count:
+            return count
+        count = latest
+    return count
+
+
 def _host_port(url: str) -> str:
     match = re.match(r"https?://([^/]+)/", url)
     assert match is not None
@@ -461,8 +476,7 @@ async def test_https_proxy_from_the_environment(
     monkeypatch.delenv("no_proxy", raising=False)
 
     async def relayed(**settings: object) -> int:
-        await asyncio.sleep(0.5)  # the lines of earlier tunnels are written when they close
-        before = len(_access_lines(open_proxy, target))
+        before = await _settled_count(open_proxy, target)
         async with LeanClient(
             api_key=KEY,
             base_url=tls_sandbox.url,
