@@ -183,6 +183,8 @@ class LeanClient:
     Raises:
         LeanError: no API key (or one with whitespace or control characters, which
             no header can carry), an unknown environment, an unsafe base URL, a
+            *timeout* or *deadline* that is not a finite number of seconds > 0 (or
+            None), a *backoff_base* or *backoff_cap* that is not one >= 0, a
             *max_response_bytes* that is not a positive integer, a *rate_limit* that is
             not a positive number (or given with *rate_limiter*), a provider given
             without ``opentelemetry-api`` installed, a *proxy* that is not an
@@ -250,6 +252,11 @@ class LeanClient:
             if rate_limiter is not None and rate_limit is not None:
                 raise ValueError("pass rate_limit= or rate_limiter=, not both")
             limiter = rate_limiter if rate_limiter is not None else AdaptiveRateLimiter(rate_limit)
+            policy = RetryPolicy(
+                max_retries=settings.max_retries,
+                backoff_base=backoff_base,
+                backoff_cap=backoff_cap,
+            )
         if (http_client is not None or transport is not None) and (
             proxy_settings is not None or verify is not True or cert is not None
         ):
@@ -267,9 +274,6 @@ class LeanClient:
             base = pools = _pooled_base(
                 backend, max_connections, max_keepalive_connections, network
             )
-        policy = RetryPolicy(
-            max_retries=settings.max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap
-        )
         budget = RetryBudget()
         base_path = httpx.URL(url).raw_path.decode("ascii")
         telemetry = telemetry_for(tracer_provider, meter_provider, budget, base_path, limiter)
@@ -358,7 +362,8 @@ class LeanClient:
         resource sends with the copy's settings.
 
         Raises:
-            LeanError: *max_retries* is not a non-negative integer.
+            LeanError: *max_retries* is not a non-negative integer, or *timeout* or
+                *deadline* is not a finite number of seconds > 0 (or None).
         """
         changes: dict[str, Any] = {
             name: value

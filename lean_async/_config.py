@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 import os
 from typing import Final, Literal
 
@@ -32,6 +33,7 @@ __all__ = [
     "Environment",
     "Secret",
     "check_count",
+    "check_seconds",
     "is_loopback_host",
     "resolve_target",
 ]
@@ -96,8 +98,39 @@ def check_count(name: str, value: int, minimum: int = 0) -> int:
     return value
 
 
+def check_seconds(name: str, value: object) -> None:
+    """Check that *value* is a finite number of seconds greater than 0.
+
+    Raises:
+        ValueError: it is not (a bool, a string, NaN, infinity, zero or less); the
+            message names *name*.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+
+
 def _check_max_retries(_: object, __: object, value: int) -> None:
     check_count("max_retries", value)
+
+
+def _check_timeout(_: object, __: object, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, httpx.Timeout):
+        for phase, seconds in value.as_dict().items():
+            if seconds is not None:
+                check_seconds(f"timeout.{phase}", seconds)
+        return
+    check_seconds("timeout", value)
+
+
+def _check_deadline(_: object, __: object, value: float) -> None:
+    check_seconds("deadline", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -112,9 +145,13 @@ class CallSettings:
             derived, shared read-only by every request of these settings.
     """
 
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
+    timeout: float | httpx.Timeout | None = attrs.field(
+        default=DEFAULT_TIMEOUT, validator=_check_timeout
+    )
     max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_check_max_retries)
-    deadline: float | None = None
+    deadline: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_check_deadline)
+    )
     timeouts: dict[str, float | None] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -83,6 +84,16 @@ def _no_conflict(_: object, __: attrs.Attribute[frozenset[int]], value: frozense
         raise ValueError("409 is never retried: a conflict calls for reconciliation")
 
 
+def _seconds(_: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How the retry layer waits and when it gives up; built once per client.
@@ -104,15 +115,9 @@ class RetryPolicy:
     """
 
     max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=attrs.validators.ge(0))
-    backoff_base: float = attrs.field(
-        default=DEFAULT_BACKOFF_BASE, validator=attrs.validators.ge(0.0)
-    )
-    backoff_cap: float = attrs.field(
-        default=DEFAULT_BACKOFF_CAP, validator=attrs.validators.ge(0.0)
-    )
-    retry_after_cap: float = attrs.field(
-        default=DEFAULT_RETRY_AFTER_CAP, validator=attrs.validators.ge(0.0)
-    )
+    backoff_base: float = attrs.field(default=DEFAULT_BACKOFF_BASE, validator=_seconds)
+    backoff_cap: float = attrs.field(default=DEFAULT_BACKOFF_CAP, validator=_seconds)
+    retry_after_cap: float = attrs.field(default=DEFAULT_RETRY_AFTER_CAP, validator=_seconds)
     retry_statuses: frozenset[int] = attrs.field(
         default=frozenset({408, 429, 500, 502, 503, 504}), validator=_no_conflict
     )
