@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRAS := cli,fastapi,aiohttp,redis,temporal,otel
 
 .PHONY: install test lint typecheck pytest docs units demo bench chaos scale scale-memory loops \
-	burst pace bench-webhooks clean
+	burst pace bench-webhooks bench-versions clean
 
 # pip >= 25.1 reads PEP 735 dependency groups (--group dev).
 $(STAMP): pyproject.toml
@@ -103,5 +103,11 @@ pace: $(STAMP)
 # Signed webhook deliveries/s through webhook_router (FastAPI under uvicorn) and the aiohttp
 # handler, memory and Redis de-duplication, 20% duplicates, concurrency 64 (needs
 # redis-server). Under a minute.
+# This tree's lean-async against an earlier commit's (BEFORE=<ref>), one client process each,
+# turn by turn against one canned server: did a change cost speed? Writes
+# benchmarks/versions.md. About 6 minutes.
+bench-versions: $(STAMP)
+	$(BIN)/python benchmarks/bench_versions.py $(if $(BEFORE),--before $(BEFORE))
+
 bench-webhooks: $(STAMP)
 	$(BIN)/python benchmarks/bench_webhooks.py --deliveries 5000 --concurrency 64
