@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
@@ -168,19 +167,6 @@ serve(port=int(sys.argv[1]), api_key="sk_cli", log_level="warning", approval_del
 """
 
 
-def coverage_prefix() -> list[str]:
-    """Return the command prefix that measures a child Python under this run's coverage."""
-    try:
-        import coverage
-    except ImportError:  # pragma: no cover
-        return [sys.executable]
-    current = coverage.Coverage.current()
-    if current is None:
-        return [sys.executable]
-    data_file = os.path.abspath(current.config.data_file)
-    return [sys.executable, "-m", "coverage", "run", "--parallel-mode", f"--data-file={data_file}"]
-
-
 async def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     """serve() blocks serving a real port and exits cleanly on SIGINT."""
     script = tmp_path / "serve_sandbox.py"
@@ -189,7 +175,7 @@ async def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = await asyncio.create_subprocess_exec(
-        *coverage_prefix(), str(script), str(port), stderr=asyncio.subprocess.PIPE
+        sys.executable, str(script), str(port), stderr=asyncio.subprocess.PIPE
     )
     try:
         async with httpx.AsyncClient(auth=("sk_cli", ""), trust_env=False) as client:
