@@ -95,6 +95,15 @@ def test_a_key_no_header_can_carry_is_refused_without_echo(value: str) -> None:
     assert all(KEY[4:] not in local_vars for _, local_vars in frames)
 
 
+def test_a_webhook_key_that_is_not_valid_text_is_refused_without_echo() -> None:
+    """A lone surrogate among the webhook keys is a ValueError that quotes none of them."""
+    held, problem = take_webhook_keys([KEY, f"{KEY}\ud800"])
+    assert held is None
+    assert isinstance(problem, ValueError)
+    assert "lone surrogate" in str(problem)
+    assert KEY not in str(problem)
+
+
 def test_basic_authorization_is_the_reference_header() -> None:
     header = basic_authorization(Secret("clé")).get_secret_value()
     assert header == "Basic " + base64.b64encode("clé:".encode()).decode()
