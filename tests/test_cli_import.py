@@ -217,6 +217,22 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
         entries(path)
 
 
+def test_a_row_csv_cannot_read_is_a_bad_row_and_the_next_rows_are_read(tmp_path: Path) -> None:
+    """A cell over the csv module's field limit is one bad row with its line, not a crash."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1), gig_cells(2), gig_cells(3)])
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("gig_2", "g" * 200_000)
+    path.write_text("\n".join(lines) + "\n")
+    found = entries(path)
+    assert isinstance(found[0], Row)
+    assert isinstance(found[1], BadRow)
+    assert found[1].line == 3
+    [(column, message)] = found[1].problems
+    assert column == "row"
+    assert message.startswith("is not valid CSV: field larger than field limit")
+    assert [entry.cells["gigId"] for entry in found if isinstance(entry, Row)][-1] == "gig_3"
+
+
 def test_bom_spaces_and_failure_columns_are_accepted(tmp_path: Path) -> None:
     """Excel's BOM, padded cells and a failures CSV's own columns read as a plain file."""
     path = tmp_path / "g.csv"
@@ -302,6 +318,34 @@ async def test_a_file_is_paid_once_and_a_rerun_finds_everything_already_there(
     assert (again.created, again.already_there, again.failed_count) == (0, 50, 0)
     assert sorted(sandbox.gigs) == sorted(f"gig_{n}" for n in range(50))
     assert not path.with_suffix(".failures.csv").exists()
+
+
+async def test_a_row_spoilt_after_the_check_fails_alone_and_the_rest_is_paid(
+    lean: LeanClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The file changed between the check and paying: the now-bad row is a failed row."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(n) for n in range(3)])
+    total = check_file(path, GIGS, lambda row: pytest.fail(f"bad row {row}")).rows
+    write_csv(path, [gig_cells(0), gig_cells(1, endTime="2026-11-24 10:00"), gig_cells(2)])
+    writer = FailuresWriter(tmp_path / "f.csv", GIGS)
+    try:
+        summary = await run_import(
+            Console(file=io.StringIO()),
+            lean,
+            path,
+            GIGS,
+            total=total,
+            concurrency=2,
+            failures=writer,
+            handle_sigint=False,
+        )
+    finally:
+        writer.close()
+    assert (summary.created, summary.failed) == (2, Counter(ValidationError=1))
+    assert sorted(sandbox.gigs) == ["gig_0", "gig_2"]
+    [failed] = read_failures(tmp_path / "f.csv")
+    assert (failed["failedLine"], failed["failedReason"]) == ("3", "ValidationError")
+    assert "endTime: has no Z or UTC offset" in failed["failedMessage"]
 
 
 async def test_failed_rows_go_to_a_failures_csv_that_can_be_imported(
