@@ -27,7 +27,7 @@ def _clear_lean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # The test files whose child processes run lean-async code that runs nowhere else (the
 # command line, `serve()`, the paths taken when an optional dependency is missing): under
 # coverage (`make pytest`) those children are measured too. Every other child (shared
-# servers, load generators, a nested pytest) runs unmeasured, at full speed.
+# servers, load generators, the packaging test's fresh virtualenv) runs unmeasured.
 MEASURED_CHILDREN = frozenset(
     {
         "test_cli.py",
@@ -37,6 +37,7 @@ MEASURED_CHILDREN = frozenset(
         "test_demo_otel.py",
         "temporal/test_commands.py",
         "sandbox/test_server.py",  # serve() in a process of its own
+        "test_pytest_plugin.py",  # the plugin in a project of its own (and no pytest-asyncio)
         # without an optional dependency (OpenTelemetry, FastAPI, redis...)
         "telemetry/test_noop.py",
         "webhooks/test_imports.py",
