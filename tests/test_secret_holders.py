@@ -193,3 +193,25 @@ async def test_auth_layer_cuts_the_frames_below_it(error: BaseException) -> None
     assert [name for name, _ in frames] == ["handle_async_request"]  # the base's is gone
     assert all(token not in local_vars for _, local_vars in frames)
     assert request.headers["authorization"] == "Basic [REDACTED]"
+
+
+def test_without_frames_walks_exception_groups() -> None:
+    """Each exception inside a group (a TaskGroup's failures) loses its frames too."""
+
+    def fail(message: str) -> None:
+        secret = KEY  # noqa: F841 - what a library frame would hold
+        raise OSError(message)
+
+    failures: list[Exception] = []
+    for message in ("one", "two"):
+        try:
+            fail(message)
+        except OSError as exc:
+            failures.append(exc)
+    try:
+        raise ExceptionGroup("calls failed", failures)
+    except ExceptionGroup as exc:
+        group = without_frames(exc)
+    assert group.__traceback__ is None
+    assert [e.__traceback__ for e in group.exceptions] == [None, None]
+    assert [str(e) for e in group.exceptions] == ["one", "two"]
