@@ -30,10 +30,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict lean_async
 
 # coverage run (not pytest-cov): the pytest11 plugin imports lean_async before
-# pytest-cov would start measuring.
+# pytest-cov would start measuring. The CLI tests' child processes write data files of
+# their own (tests/conftest.py), combined with the run's before the report.
 pytest: $(STAMP)
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
 # pytest also builds the documentation site strictly (tests/test_docs.py) and runs every

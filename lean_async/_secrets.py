@@ -61,20 +61,13 @@ def _key_problem(value: str) -> str | None:
     """Why *value* cannot be an API key, in words that do not repeat it; None if it can."""
     if not value:
         return "the API key is empty (is the variable set?)"
-    if not value.isprintable() or value != value.strip() or not _encodable(value):
+    # isprintable() is False for a lone surrogate too, the one str UTF-8 cannot encode.
+    if not value.isprintable() or value != value.strip():
         return (
             "the API key holds whitespace, control characters or invalid text "
             "(a trailing newline from a file?)"
         )
     return None
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
 
 
 def take_api_key(given: object, fallback: str | None = None) -> tuple[Secret[str] | None, str]:

@@ -44,7 +44,7 @@ from lean_async._payroll import (
     write_sample_gigs,
 )
 from lean_async.cli import main
-from lean_async.cli._import_command import build_client, run_import
+from lean_async.cli._import_command import build_client, print_summary, run_import
 from lean_async.cli._progress import ImportProgress, progress_line
 from lean_async.sandbox import DropAfterCommit, Latency, Sandbox, SkewedClock
 from lean_async.testing import set_testing
@@ -217,6 +217,22 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
         entries(path)
 
 
+def test_a_row_csv_cannot_read_is_a_bad_row_and_the_next_rows_are_read(tmp_path: Path) -> None:
+    """A cell over the csv module's field limit is one bad row with its line, not a crash."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1), gig_cells(2), gig_cells(3)])
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("gig_2", "g" * 200_000)
+    path.write_text("\n".join(lines) + "\n")
+    found = entries(path)
+    assert isinstance(found[0], Row)
+    assert isinstance(found[1], BadRow)
+    assert found[1].line == 3
+    [(column, message)] = found[1].problems
+    assert column == "row"
+    assert message.startswith("is not valid CSV: field larger than field limit")
+    assert [entry.cells["gigId"] for entry in found if isinstance(entry, Row)][-1] == "gig_3"
+
+
 def test_bom_spaces_and_failure_columns_are_accepted(tmp_path: Path) -> None:
     """Excel's BOM, padded cells and a failures CSV's own columns read as a plain file."""
     path = tmp_path / "g.csv"
@@ -302,6 +318,34 @@ async def test_a_file_is_paid_once_and_a_rerun_finds_everything_already_there(
     assert (again.created, again.already_there, again.failed_count) == (0, 50, 0)
     assert sorted(sandbox.gigs) == sorted(f"gig_{n}" for n in range(50))
     assert not path.with_suffix(".failures.csv").exists()
+
+
+async def test_a_row_spoilt_after_the_check_fails_alone_and_the_rest_is_paid(
+    lean: LeanClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The file changed between the check and paying: the now-bad row is a failed row."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(n) for n in range(3)])
+    total = check_file(path, GIGS, lambda row: pytest.fail(f"bad row {row}")).rows
+    write_csv(path, [gig_cells(0), gig_cells(1, endTime="2026-11-24 10:00"), gig_cells(2)])
+    writer = FailuresWriter(tmp_path / "f.csv", GIGS)
+    try:
+        summary = await run_import(
+            Console(file=io.StringIO()),
+            lean,
+            path,
+            GIGS,
+            total=total,
+            concurrency=2,
+            failures=writer,
+            handle_sigint=False,
+        )
+    finally:
+        writer.close()
+    assert (summary.created, summary.failed) == (2, Counter(ValidationError=1))
+    assert sorted(sandbox.gigs) == ["gig_0", "gig_2"]
+    [failed] = read_failures(tmp_path / "f.csv")
+    assert (failed["failedLine"], failed["failedReason"]) == ("3", "ValidationError")
+    assert "endTime: has no Z or UTC offset" in failed["failedMessage"]
 
 
 async def test_failed_rows_go_to_a_failures_csv_that_can_be_imported(
@@ -527,6 +571,129 @@ def test_plain_progress_lines_when_not_a_terminal() -> None:
     assert "ETA" in progress_line(summary)
 
 
+def test_plain_progress_of_a_batch_that_had_finished_says_nothing_was_paid() -> None:
+    """Re-attached to a finished batch, the progress line shows no rate and no ETA."""
+    summary = Summary(total=4, already_there=4, finished_before=True)
+    assert progress_line(summary) == "progress: 4/4 done before, nothing paid now"
+
+
+class _Terminal(io.StringIO):
+    """An output that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_live_bar_and_no_plain_lines() -> None:
+    """On a terminal the progress is rich's bar (done/total, failed, rate), never a plain line."""
+    out = _Terminal()
+    summary = Summary(total=10, created=6)
+    summary.failed["ServiceUnavailableError"] = 1
+    console = Console(file=out, width=120, force_terminal=True)
+    with ImportProgress(console, 10, "Paying gigs") as progress:
+        progress.update(summary)
+    shown = out.getvalue()
+    assert "Paying gigs" in shown
+    assert "7/10" in shown
+    assert "1 failed" in shown
+    assert "progress:" not in shown
+
+
+def _summary_text(summary: Summary, failures: FailuresWriter) -> str:
+    out = io.StringIO()
+    print_summary(Console(file=out, width=200), summary, failures)
+    return out.getvalue()
+
+
+def test_the_summary_names_unsure_payments_failures_and_what_was_not_attempted(
+    tmp_path: Path,
+) -> None:
+    """Unsure rows, each failure reason, the rows a stop left and the failures file are shown."""
+    failures = FailuresWriter(tmp_path / "f.csv", GIGS)
+    failures.write(gig_cells(1), line=2, reason="ServiceUnavailableError", message="503")
+    failures.close()
+    summary = Summary(total=10, attempted=7, created=4, already_there=1, unsure=1)
+    summary.failed["ServiceUnavailableError"] = 1
+    summary.stopped = True
+    text = _summary_text(summary, failures)
+    assert re.search(r"paid, unsure whether by this run\W+1\b", text)
+    assert re.search(r"failed: ServiceUnavailableError\W+1\b", text)
+    assert re.search(r"not attempted \(stopped\)\W+3\b", text)
+    assert f"Failed rows: {tmp_path / 'f.csv'} (1 row)" in text
+    assert "Stopped: 3 rows not attempted." in text
+    assert "rows/s" in text
+
+
+def test_the_summary_of_a_batch_that_had_finished_shows_no_rate(tmp_path: Path) -> None:
+    """Attached to a finished batch: everything already there, no time or rate, said plainly."""
+    summary = Summary(total=3, attempted=3, already_there=3, finished_before=True)
+    text = _summary_text(summary, FailuresWriter(tmp_path / "f.csv", GIGS))
+    assert re.search(r"already there \(paid before\)\W+3\b", text)
+    assert "rows/s" not in text
+    assert "this run paid nothing" in text
+    assert "Failed rows" not in text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--batch-id", "b1"], "--batch-id goes with --temporal"),
+        (["--batch-id", " ", "--temporal", "127.0.0.1:1"], "--batch-id must not be empty"),
+    ],
+)
+def test_batch_id_usage_errors(tmp_path: Path, options: list[str], message: str) -> None:
+    """--batch-id is for --temporal only, and never blank; nothing is read or sent."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1)])
+    result = CliRunner().invoke(main, ["gigs", "import", str(path), *options])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Checking" not in result.output
+
+
+def test_a_header_that_does_not_fit_stops_the_command_with_status_2(tmp_path: Path) -> None:
+    """A wrong header is reported on line 1 and nothing is sent."""
+    path = tmp_path / "g.csv"
+    path.write_text("gigId,amount\ng-1,15.00\n")
+    result = CliRunner().invoke(main, ["gigs", "import", str(path), "--api-key", KEY])
+    assert result.exit_code == 2
+    assert "line 1: " in result.output
+    assert "Nothing was sent." in result.output
+
+
+def test_a_file_that_is_not_utf8_cannot_be_read(tmp_path: Path) -> None:
+    """A file in another encoding is one clear error, not a traceback."""
+    path = tmp_path / "g.csv"
+    path.write_bytes("gigId,caf\u00e9\n".encode("latin-1"))
+    result = CliRunner().invoke(main, ["gigs", "import", str(path), "--api-key", KEY])
+    assert result.exit_code == 1
+    assert f"cannot read {path}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_earlier_failures_file_that_cannot_be_removed_stops_the_run(tmp_path: Path) -> None:
+    """A --failures path that cannot be cleared is an error before anything is paid."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1)])
+    (tmp_path / "not-a-dir").write_text("")
+    failures = tmp_path / "not-a-dir" / "f.csv"
+    result = CliRunner().invoke(
+        main, ["gigs", "import", str(path), "--api-key", KEY, "--failures", str(failures)]
+    )
+    assert result.exit_code == 1
+    assert "cannot remove the earlier failures file" in result.output
+    assert "Paying" not in result.output
+
+
+def test_an_earlier_failures_file_is_removed_before_paying(tmp_path: Path) -> None:
+    """The failures file of an earlier run is removed (and said so): it is not this run's."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1)])
+    stale = tmp_path / "g.failures.csv"
+    stale.write_text("old\n")
+    result = CliRunner().invoke(main, ["gigs", "import", str(path)])  # no key: stops after
+    assert f"Removed {stale}, the failures file of an earlier run." in result.output
+    assert not stale.exists()
+    assert result.exit_code == 1
+
+
 # --- end to end: the command and `lean-async sandbox` as subprocesses -----------------------
 
 
@@ -708,3 +875,21 @@ def test_the_failures_file_may_not_be_the_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["gigs", "import", str(path), "--failures", str(path)])
     assert result.exit_code == 2
     assert "must not be the file being imported" in result.output
+
+
+def test_subprocess_an_unreachable_temporal_server_is_one_error_line(tmp_path: Path) -> None:
+    """--temporal at an address nobody serves: "Error: ..." and status 1, no failures file."""
+    path = write_csv(tmp_path / "g.csv", [gig_cells(1)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_")}
+    proc = subprocess.run(
+        _command("gigs", "import", str(path), "--temporal", "127.0.0.1:1"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Paying through Temporal at 127.0.0.1:1" in proc.stdout
+    assert "Error: RuntimeError: Failed client connect" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "g.failures.csv").exists()

@@ -304,3 +304,22 @@ def test_a_burst_of_attempts_is_summed_up_in_one_line() -> None:
     gave_up = _more_line([attempt(DeliveryAttemptOutcome.GAVE_UP)])
     assert gave_up.plain.endswith("1 gave up")
     assert gave_up.style == "bold red"
+
+
+def test_a_client_ca_without_a_server_certificate_is_a_usage_error(tmp_path: Path) -> None:
+    """--tls-client-ca alone cannot serve HTTPS: refused before anything starts."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    result = CliRunner().invoke(main, ["sandbox", "--tls-client-ca", str(ca)])
+    assert result.exit_code == 2
+    assert "--tls-client-ca needs --tls-cert and --tls-key" in result.output
+
+
+def test_a_workers_file_that_cannot_be_read_is_a_bad_parameter(tmp_path: Path) -> None:
+    """--workers-for a file that is not UTF-8 text names the file and the option."""
+    path = tmp_path / "payroll.csv"
+    path.write_bytes("partnerUserId\nuid_caf\u00e9\n".encode("latin-1"))
+    result = CliRunner().invoke(main, ["sandbox", "--workers-for", str(path)])
+    assert result.exit_code == 2
+    assert f"cannot read {path}" in result.output
+    assert "--workers-for" in result.output

@@ -188,6 +188,17 @@ async def test_body_that_decodes_but_is_too_deep_to_structure() -> None:
     assert info.value.path.startswith("$.child.child")
 
 
+async def test_parse_list_decodes_a_json_array_from_request() -> None:
+    """request() then parse_list() gives the models a resource's list() would, in order."""
+    body = b'[{"child": null}, {"child": {"child": null}}]'
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    async with LeanClient(api_key=KEY, transport=transport) as lean:
+        response = await lean.request("GET", "node")
+        assert lean.parse_list(response, Node) == [Node(), Node(child=Node())]
+        with pytest.raises(APIResponseValidationError):
+            lean.parse(response, Node)  # an array is not one Node
+
+
 def _frames() -> int:
     frame: FrameType | None = sys._getframe(1)
     count = 0

@@ -125,3 +125,65 @@ def test_unusable_tls_files_are_refused_at_construction(tmp_path: Path) -> None:
     junk.write_text("not a certificate")
     with pytest.raises(LeanError, match="cert= could not be loaded"):
         LeanClient(api_key=KEY, cert=str(junk))
+
+
+@pytest.mark.parametrize("url", ["http://proxy:port", "http://[::1", "http://pro\x00xy:3128"])
+def test_an_unparsable_proxy_url_is_refused_without_quoting_it(url: str) -> None:
+    """A URL httpx cannot parse is "not a valid proxy URL", the text itself not repeated."""
+    with pytest.raises(LeanError, match="proxy= is not a valid proxy URL") as info:
+        LeanClient(api_key=KEY, proxy=url.replace("//", "//u:hunter22@"))
+    assert "hunter22" not in str(info.value)
+
+
+def test_a_proxy_that_is_not_a_url_is_refused() -> None:
+    """proxy= takes a URL string (or httpx.URL); anything else is named by its type."""
+    assert take_proxy(3128) == (None, "proxy= must be a URL string, not int")
+    with pytest.raises(LeanError, match="proxy= must be a URL string, not int"):
+        LeanClient(api_key=KEY, proxy=3128)  # type: ignore[arg-type]
+
+
+def test_an_unusable_proxy_in_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A $HTTPS_PROXY that is not an http:// URL is an error naming the variable, not ignored."""
+    with pytest.raises(ValueError, match=r"\$HTTPS_PROXY must be an http:// proxy URL") as info:
+        _resolve(monkeypatch, {"HTTPS_PROXY": "socks5://u:hunter22@proxy:1080"})
+    assert "hunter22" not in str(info.value)
+
+
+def test_ssl_cert_dir_from_the_environment_is_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With trust_env, $SSL_CERT_DIR (a directory) gives the CAs; without it, it is not read."""
+    loaded: list[tuple[str | None, str | None]] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def spy(self: ssl.SSLContext, cafile: str | None = None, capath: str | None = None) -> None:
+        loaded.append((cafile, capath))
+        real(self, cafile, capath)
+
+    def positional(self: ssl.SSLContext, *args: str | None) -> None:
+        spy(self, *args[:2])
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", positional)
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    context = ssl_context(True, None, trust_env=True)
+    assert (None, str(tmp_path)) in loaded
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    loaded.clear()
+    assert ssl_context(True, None, trust_env=False) is not context
+    assert (None, str(tmp_path)) not in loaded
+
+
+def test_verify_a_directory_of_ca_certificates(tmp_path: Path) -> None:
+    """verify= a directory (hashed CA names, as c_rehash makes) verifies with those CAs."""
+    context = ssl_context(str(tmp_path), None, trust_env=False)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.cert_store_stats()["x509_ca"] == 0  # a directory is read per lookup
+
+
+def test_verify_a_file_that_holds_no_certificate_is_refused(tmp_path: Path) -> None:
+    """verify= a file that is not a PEM CA bundle is refused at construction."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    with pytest.raises(LeanError, match="holds no PEM CA certificate"):
+        LeanClient(api_key=KEY, verify=str(junk))

@@ -95,6 +95,15 @@ def test_a_key_no_header_can_carry_is_refused_without_echo(value: str) -> None:
     assert all(KEY[4:] not in local_vars for _, local_vars in frames)
 
 
+def test_a_webhook_key_that_is_not_valid_text_is_refused_without_echo() -> None:
+    """A lone surrogate among the webhook keys is a ValueError that quotes none of them."""
+    held, problem = take_webhook_keys([KEY, f"{KEY}\ud800"])
+    assert held is None
+    assert isinstance(problem, ValueError)
+    assert "lone surrogate" in str(problem)
+    assert KEY not in str(problem)
+
+
 def test_basic_authorization_is_the_reference_header() -> None:
     header = basic_authorization(Secret("clé")).get_secret_value()
     assert header == "Basic " + base64.b64encode("clé:".encode()).decode()
@@ -184,3 +193,25 @@ async def test_auth_layer_cuts_the_frames_below_it(error: BaseException) -> None
     assert [name for name, _ in frames] == ["handle_async_request"]  # the base's is gone
     assert all(token not in local_vars for _, local_vars in frames)
     assert request.headers["authorization"] == "Basic [REDACTED]"
+
+
+def test_without_frames_walks_exception_groups() -> None:
+    """Each exception inside a group (a TaskGroup's failures) loses its frames too."""
+
+    def fail(message: str) -> None:
+        secret = KEY  # noqa: F841 - what a library frame would hold
+        raise OSError(message)
+
+    failures: list[Exception] = []
+    for message in ("one", "two"):
+        try:
+            fail(message)
+        except OSError as exc:
+            failures.append(exc)
+    try:
+        raise ExceptionGroup("calls failed", failures)
+    except ExceptionGroup as exc:
+        group = without_frames(exc)
+    assert group.__traceback__ is None
+    assert [e.__traceback__ for e in group.exceptions] == [None, None]
+    assert [str(e) for e in group.exceptions] == ["one", "two"]

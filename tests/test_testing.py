@@ -121,3 +121,10 @@ async def test_settlement_wait_times_out(lean_client: LeanClient, lean_sandbox: 
         await lean_client.gigs.wait_until_settled("gig_1", timeout=0.5, poll_interval=0.25)
     with pytest.raises(TimeoutError, match=r"special payment .* still PENDING"):
         await lean_client.special_payments.wait_until_settled(payment.id, timeout=0.25)
+
+
+@pytest.mark.parametrize(("key", "error"), [("", ValueError), (None, TypeError)])
+def test_signed_delivery_without_a_usable_key_is_refused(key: object, error: type) -> None:
+    """No key, or an empty one, is the configuration error, not an unsigned delivery."""
+    with pytest.raises(error, match="api_key"):
+        signed_delivery({"event": "gig.completed"}, api_key=key)  # type: ignore[arg-type]

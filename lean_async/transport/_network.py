@@ -94,11 +94,6 @@ class ProxySettings:
             ),
         )
 
-    @property
-    def has_credentials(self) -> bool:
-        """Whether the proxy asks for credentials."""
-        return self.username is not None
-
     def secret_forms(self) -> tuple[str, ...]:
         """Every form of the credentials that must never be shown (for the redactor)."""
         if self.username is None or self.password is None:

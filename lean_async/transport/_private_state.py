@@ -194,8 +194,13 @@ def _join_agrees() -> bool:
     )
 
 
-def _chosen(name: str) -> Any:
-    return _FAST[name][0] if name in ACTIVE else PUBLIC[name]
+def _agreeing() -> frozenset[str]:
+    """The shortcuts whose check passes; a check that raises (the shape is gone) fails."""
+    return frozenset(name for name, (_, agrees) in _FAST.items() if _try(agrees))
+
+
+def _chosen(name: str, active: frozenset[str]) -> Any:
+    return _FAST[name][0] if name in active else PUBLIC[name]
 
 
 PUBLIC: Final[dict[str, Callable[..., Any]]] = {
@@ -211,23 +216,21 @@ _FAST: Final[dict[str, tuple[Callable[..., Any], Callable[[], bool]]]] = {
     "join_path": (_fast_join, _join_agrees),
 }
 
-ACTIVE: Final[frozenset[str]] = frozenset(
-    name for name, (_, agrees) in _FAST.items() if _try(agrees)
-)
+ACTIVE: Final[frozenset[str]] = _agreeing()
 """The shortcuts in use: those whose private shape is there and agrees with the public path."""
 
 new_request: Callable[[str, httpx.URL, httpx.Headers, bytes, dict[str, Any]], httpx.Request] = (
-    _chosen("new_request")
+    _chosen("new_request", ACTIVE)
 )
 """Return an `httpx.Request` with its body read, holding the given URL, headers and
 extensions as they are (not copies)."""
 
 read_response: Callable[[httpx.Response, bytes, httpx.Request], httpx.Response] = _chosen(
-    "read_response"
+    "read_response", ACTIVE
 )
 """Return *response* read, its body being *content* (decoded): the same object when it can."""
 
-join_path: Callable[[httpx.URL, str, str], httpx.URL] = _chosen("join_path")
+join_path: Callable[[httpx.URL, str, str], httpx.URL] = _chosen("join_path", ACTIVE)
 """Return the URL of a plain relative *path* below *base* (whose text is *text*, ending in /)."""
 
 

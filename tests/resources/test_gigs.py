@@ -119,6 +119,18 @@ async def test_create_conflict_when_the_gig_id_names_another_gig(
     assert info.value.existing.total_amount == Decimal("99.00")
 
 
+async def test_create_whose_lookup_answer_is_not_json_is_a_validation_error(
+    lean: LeanClient, api: respx.MockRouter
+) -> None:
+    """ "Already exists", then a lookup answered with something not JSON: the error says so."""
+    api.post("/gig").respond(400, json={"message": "gigId already exists"})
+    api.get("/gig/gigId_94792357823953532").respond(200, content=b"<html>maintenance</html>")
+    with pytest.raises(APIResponseValidationError) as info:
+        await lean.gigs.create(**ARGS)
+    assert info.value.status_code == 200
+    assert "/gig/gigId_94792357823953532" in str(info.value.url)
+
+
 async def test_get_and_list(lean: LeanClient, api: respx.MockRouter) -> None:
     """get fetches /gig/{gigId}; list reads the JSON array of /gig."""
     api.get("/gig/g%201").respond(200, json=GIG_JSON)

@@ -207,3 +207,15 @@ async def test_real_clock_transitions_happen_on_their_own() -> None:
             await wait_for(lambda: box.gigs["gig_1"].status == "SUCCESS")
             await wait_for(lambda: len(received) == 2)
     assert [str(e.type) for e in box.events] == ["customer.active", "gig.completed"]
+
+
+def test_a_skewed_clock_moves_forward_only() -> None:
+    """SkewedClock.shift moves its time of day on; asked to go back, it refuses."""
+    from lean_async.sandbox import SkewedClock
+
+    clock = SkewedClock(dt.timedelta(hours=-1))
+    clock.shift(30)
+    assert clock.skew == dt.timedelta(minutes=-59, seconds=-30)
+    with pytest.raises(ValueError, match="cannot go back 5"):
+        clock.shift(-5)
+    assert clock.skew == dt.timedelta(minutes=-59, seconds=-30)

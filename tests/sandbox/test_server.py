@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
@@ -22,6 +21,7 @@ from lean_async.sandbox import (
     ManualClock,
     Sandbox,
     ServerError,
+    TLSFiles,
     running_server,
 )
 from lean_async.sandbox._server import _url
@@ -168,19 +168,6 @@ serve(port=int(sys.argv[1]), api_key="sk_cli", log_level="warning", approval_del
 """
 
 
-def coverage_prefix() -> list[str]:
-    """Return the command prefix that measures a child Python under this run's coverage."""
-    try:
-        import coverage
-    except ImportError:  # pragma: no cover
-        return [sys.executable]
-    current = coverage.Coverage.current()
-    if current is None:
-        return [sys.executable]
-    data_file = os.path.abspath(current.config.data_file)
-    return [sys.executable, "-m", "coverage", "run", "--parallel-mode", f"--data-file={data_file}"]
-
-
 async def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     """serve() blocks serving a real port and exits cleanly on SIGINT."""
     script = tmp_path / "serve_sandbox.py"
@@ -189,7 +176,7 @@ async def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = await asyncio.create_subprocess_exec(
-        *coverage_prefix(), str(script), str(port), stderr=asyncio.subprocess.PIPE
+        sys.executable, str(script), str(port), stderr=asyncio.subprocess.PIPE
     )
     try:
         async with httpx.AsyncClient(auth=("sk_cli", ""), trust_env=False) as client:
@@ -206,3 +193,31 @@ async def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
         async with asyncio.timeout(30):
             _, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
+
+
+async def test_a_server_with_a_client_ca_serves_only_clients_with_its_certificates(
+    tmp_path: Path,
+) -> None:
+    """With TLSFiles.client_ca a client presenting a certificate of that CA is served; one
+    presenting none is refused during the handshake."""
+    trustme = pytest.importorskip("trustme")
+    from lean_async import LeanClient
+    from lean_async.errors import APIConnectionError
+
+    ca = trustme.CA()
+    ca_pem, server_pem, client_pem = (tmp_path / n for n in ("ca.pem", "srv.pem", "cli.pem"))
+    ca.cert_pem.write_to_path(str(ca_pem))
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
+    ca.issue_cert("payroll@client.test").private_key_and_cert_chain_pem.write_to_path(
+        str(client_pem)
+    )
+    tls = TLSFiles(cert=str(server_pem), key=str(server_pem), client_ca=str(ca_pem))
+    async with Sandbox(api_key=KEY) as sandbox, running_server(sandbox, tls=tls) as url:
+        assert url.startswith("https://127.0.0.1:")
+        async with LeanClient(
+            api_key=KEY, base_url=url, verify=str(ca_pem), cert=str(client_pem)
+        ) as lean:
+            assert await lean.gigs.list() == []
+        async with LeanClient(api_key=KEY, base_url=url, verify=str(ca_pem), max_retries=0) as lean:
+            with pytest.raises(APIConnectionError):
+                await lean.gigs.list()

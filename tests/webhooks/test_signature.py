@@ -360,3 +360,33 @@ def test_parse_of_signed_arbitrary_json_raises_only_verification_errors(body: An
     event_type = body.get("event") if isinstance(body, dict) else None
     if isinstance(event_type, str) and event_type:  # a signed event is never refused
         assert reason == "parsed"
+
+
+@pytest.mark.parametrize(
+    ("key", "error", "message"),
+    [
+        ("", ValueError, "empty string"),
+        (None, TypeError, "is None"),
+        (b"key", TypeError, "not bytes"),
+        ([], ValueError, "empty list"),
+    ],
+)
+def test_sign_refuses_a_key_it_cannot_sign_with(key: Any, error: type, message: str) -> None:
+    """sign() with no usable key raises the configuration error, not a wrong signature."""
+    with pytest.raises(error, match=message):
+        sign(BODY, key)
+
+
+def test_sign_takes_the_raw_body_bytes_only() -> None:
+    """A str payload is refused: the signature is over the exact bytes Lean sent."""
+    with pytest.raises(TypeError, match="payload must be the raw body bytes, not str"):
+        sign(BODY.decode(), API_KEY)  # type: ignore[arg-type]
+    assert sign(bytearray(BODY), API_KEY) == sign(BODY, API_KEY)
+
+
+@pytest.mark.parametrize(("key", "error"), [(3, TypeError), ([API_KEY, ""], ValueError)])
+def test_normalize_keys_refuses_what_cannot_verify(key: Any, error: type) -> None:
+    """A key that is not text, or an empty one in a rotation list, fails loudly at setup."""
+    with pytest.raises(error) as info:
+        normalize_keys(key)
+    assert API_KEY not in str(info.value)
