@@ -244,10 +244,14 @@ class AdaptiveRateLimiter:
         # While the server throttles, what it lets through is about its limit.
         passed = self._passes.rate(now)
         rate = min(base * self._decrease, max(base * FAR_ABOVE, passed * PASSED_SHARE))
+        # Never below a decrease from what got through: requests queued at the server
+        # while it was behind are throttled when it catches up, whatever the pace was,
+        # and each would otherwise lower it again.
+        rate = max(rate, min(base, passed * self._decrease))
         # Climb back to about the limit within *recovery* seconds, then probe slowly: the
         # pace that was throttled may have been far above it (what got through is not,
         # unless the server stalled, hence the floor).
-        self._peak = min(base, max(passed, rate / self._decrease))
+        self._peak = min(base, max(passed, rate / self._decrease, self._peak))
         self._slope = (self._peak - rate) / self._recovery
         self._rate = max(MIN_RATE, rate)
         self._epoch += 1

@@ -138,7 +138,14 @@ if throttled == epoch then
   local passing = per_second(pstart, pcur, pprev)
   local new = math.min(base * decrease, math.max(base * far, passing * share))
   -- the first throttle ends slow start, whose last doubling overshot: halve (as TCP)
-  if slow == 1 then new = base * far end
+  if slow == 1 then
+    new = base * far
+  else
+    -- never below a decrease from what got through: requests queued at the server while
+    -- it was behind are throttled when it catches up, whatever the pace was (at the end
+    -- of slow start, what got through includes the server's burst: not a measure)
+    new = math.max(new, math.min(base, passing * decrease))
+  end
   -- what got through while throttled is about the limit (unless the server stalled):
   -- climb back to that within *recovery* seconds, then probe slowly above it
   peak = math.min(base, math.max(passing, new / decrease))
