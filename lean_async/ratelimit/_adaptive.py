@@ -53,15 +53,18 @@ FAR_ABOVE: Final = 0.5
 MIN_GROWTH: Final = 0.1
 """Below the last throttled pace, the increase adds at least this share of it per second."""
 
-PROBE: Final = 0.2
-"""Above the last throttled pace, the rate climbs this much slower: the limit is near."""
+PROBE: Final = 0.1
+"""Above the last throttled pace, the rate climbs this much slower: the limit is near, and
+each second spent above it drains the server's own burst allowance."""
 
 PASSED_SHARE: Final = 0.95
 """After a throttled answer, the pace is at most this share of the rate that got through."""
 
-USED_SHARE: Final = 0.8
-"""The rate grows only while at least this share of it is sent: an allowance far above
-what is sent would let a burst through later."""
+USED_SHARE: Final = 0.9
+"""The rate grows only while at least this share of it is both sent and let through: an
+allowance far above what is sent would let a burst through later, and a pace above what
+the server answers only queues requests there, which it lets through in a burst when it
+catches up."""
 
 ANNOUNCED_SHARE: Final = 0.95
 """The share of a limit the server announced that the client aims for."""
@@ -239,10 +242,17 @@ class AdaptiveRateLimiter:
         base = self._rate if self._rate is not None else self._sent.rate(now)
         base = min(base, self._top())
         # While the server throttles, what it lets through is about its limit.
-        passing = self._passes.rate(now) * PASSED_SHARE
-        rate = min(base * self._decrease, max(base * FAR_ABOVE, passing))
-        self._peak = base
-        self._slope = (base - rate) / self._recovery
+        passed = self._passes.rate(now)
+        rate = min(base * self._decrease, max(base * FAR_ABOVE, passed * PASSED_SHARE))
+        # Never below a decrease from what got through: requests queued at the server
+        # while it was behind are throttled when it catches up, whatever the pace was,
+        # and each would otherwise lower it again.
+        rate = max(rate, min(base, passed * self._decrease))
+        # Climb back to about the limit within *recovery* seconds, then probe slowly: the
+        # pace that was throttled may have been far above it (what got through is not,
+        # unless the server stalled, hence the floor).
+        self._peak = min(base, max(passed, rate / self._decrease, self._peak))
+        self._slope = (self._peak - rate) / self._recovery
         self._rate = max(MIN_RATE, rate)
         self._epoch += 1
         self._tokens = min(self._tokens, 0.0)  # no burst right after a throttled answer
@@ -253,7 +263,8 @@ class AdaptiveRateLimiter:
         if rate is None:
             return
         top = self._top()
-        if rate >= top or self._sent.rate(now) < USED_SHARE * rate:
+        floor = USED_SHARE * rate
+        if rate >= top or self._sent.rate(now) < floor or self._passes.rate(now) < floor:
             return
         slope = max(self._slope, rate * MIN_GROWTH)
         if rate >= self._peak:

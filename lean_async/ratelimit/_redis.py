@@ -16,8 +16,8 @@ lowers it: the same rules as `AdaptiveRateLimiter`). In each process, waiting ca
 queue locally and only the first asks Redis, so Redis sees about one call per request.
 
 Unlike the in-process limiter, a new shared bucket starts paced (slow start, as TCP):
-at 40 requests/s, doubling about every 2.3 s while the pace is used up, until the
-first throttled answer, which halves it. N processes that all
+at 40 requests/s, doubling about every 4.6 s while the pace is used up and let through,
+until the first throttled answer, which halves it. N processes that all
 start at once would otherwise have N times their concurrency in flight when the server
 first throttles, and nearly all of it answered 429.
 """
@@ -61,7 +61,7 @@ _IDLE_EXPIRY_MS: Final = 3_600_000  # a bucket nobody used for an hour is forgot
 SLOW_START_RATE: Final = 40.0
 """The shared pace, in requests per second, a new bucket without a ceiling starts at."""
 
-SLOW_START_GAIN: Final = 0.3
+SLOW_START_GAIN: Final = 0.15
 """Until the first throttled answer, each answer let through adds this many turns/s."""
 
 # KEYS[1]: the bucket. ARGV: ceiling (0: none), passes since the caller's last call, the
@@ -113,13 +113,15 @@ start, cur, prev = roll(start, cur, prev)
 pstart, pcur, pprev = roll(pstart, pcur, pprev)
 pcur = pcur + passes
 
--- the pace grows only while it is used up: an allowance far above what is sent would
--- let a burst through later
+-- the pace grows only while it is used up and let through: an allowance far above what
+-- is sent would let a burst through later, a pace above what the server answers only
+-- queues requests there (which it lets through in a burst when it catches up)
 local used = rate > 0 and per_second(start, cur, prev) >= used_share * rate
+    and per_second(pstart, pcur, pprev) >= used_share * rate
 if used and passes > 0 and (top == 0 or rate < top) then
   if slow == 1 then
     -- slow start: until the first throttled answer, each answer let through adds
-    -- *gain* turns per second, so the shared pace doubles about every 1/gain seconds
+    -- *gain* turns per second, so the shared pace doubles about every 0.7/gain seconds
     rate = rate + passes * gain
   else
     local step = math.max(slope, rate * growth)
@@ -133,12 +135,21 @@ if throttled == epoch then
   local base = rate
   if base == 0 then base = per_second(start, cur, prev) end
   if top > 0 and base > top then base = top end
-  local new = math.min(base * decrease,
-      math.max(base * far, per_second(pstart, pcur, pprev) * share))
+  local passing = per_second(pstart, pcur, pprev)
+  local new = math.min(base * decrease, math.max(base * far, passing * share))
   -- the first throttle ends slow start, whose last doubling overshot: halve (as TCP)
-  if slow == 1 then new = base * far end
-  peak = base
-  slope = (base - new) / recovery
+  if slow == 1 then
+    new = base * far
+  else
+    -- never below a decrease from what got through: requests queued at the server while
+    -- it was behind are throttled when it catches up, whatever the pace was (at the end
+    -- of slow start, what got through includes the server's burst: not a measure)
+    new = math.max(new, math.min(base, passing * decrease))
+  end
+  -- what got through while throttled is about the limit (unless the server stalled):
+  -- climb back to that within *recovery* seconds, then probe slowly above it
+  peak = math.min(base, math.max(passing, new / decrease))
+  slope = (peak - new) / recovery
   rate = math.max(min_rate, new)
   epoch = epoch + 1
   slow = 0

@@ -104,14 +104,19 @@ async def pay(
             started = time.monotonic()
             ok = failed = 0
             errors: list[str] = []
+            done_at: list[float] = []
+            rates: list[tuple[float, float | None]] = []
+            sampler = asyncio.create_task(_sample_rate(lean, rates))
             items = (gig(prefix, n) for n in range(count))
             async for result in lean.gigs.create_many(items, concurrency=CONCURRENCY):
+                done_at.append(time.monotonic())
                 if result.ok:
                     ok += 1
                 else:
                     failed += 1
                     errors.append(repr(result.error)[:200])
             elapsed = time.monotonic() - started
+            sampler.cancel()
             rate = lean.rate_limiter.rate
     finally:
         log.removeHandler(counter)
@@ -121,12 +126,20 @@ async def pay(
         "ok": ok,
         "failed": failed,
         "throttled": counter.throttled,
-        "throttled_at": [round(at - started, 2) for at in counter.times],
+        "throttled_at": [round(at, 3) for at in counter.times],
+        "done_at": [round(at, 3) for at in done_at],
+        "rates": rates,
         "seconds": elapsed,
         "started": started,
         "rate": rate,
         "errors": errors[:5],
     }
+
+
+async def _sample_rate(lean: LeanClient, rates: list[tuple[float, float | None]]) -> None:
+    for _ in range(10_000):  # bounded: 1,000 s of samples
+        rates.append((round(time.monotonic(), 3), lean.rate_limiter.rate))
+        await asyncio.sleep(0.1)
 
 
 @attrs.frozen(kw_only=True)
@@ -142,6 +155,8 @@ class PaceReport:
     seconds: float
     in_sandbox: int
     duplicates: int
+    timeline: tuple[tuple[int, int, int, float | None], ...] = ()
+    """Per second of the run: (second, 429 answers, gigs created, the pace then)."""
 
     @property
     def throttled_share(self) -> float:
@@ -164,6 +179,33 @@ class PaceReport:
             f"{self.throughput:.1f} gigs/s = {self.throughput / self.limit:.2f} L "
             f"over {self.seconds:.1f} s",
         ]
+
+    def timeline_lines(self) -> list[str]:
+        """Return the run second by second: 429s, gigs created, the limiter's pace."""
+        lines = ["second  429s  created  pace"]
+        for second, throttled, created, pace in self.timeline:
+            shown = "unlimited" if pace is None else f"{pace:.0f}"
+            lines.append(f"{second:6d} {throttled:5d} {created:8d}  {shown}")
+        return lines
+
+
+def _timeline(
+    results: list[dict[str, Any]], started: float
+) -> tuple[tuple[int, int, int, float | None], ...]:
+    throttled: dict[int, int] = {}
+    created: dict[int, int] = {}
+    paces: dict[int, float | None] = {}
+    for result in results:
+        for at in result["throttled_at"]:
+            second = int(at - started)
+            throttled[second] = throttled.get(second, 0) + 1
+        for at in result["done_at"]:
+            second = int(at - started)
+            created[second] = created.get(second, 0) + 1
+        for at, pace in result["rates"]:
+            paces.setdefault(int(at - started), pace)  # the first sample of each second
+    seconds = range(max([*throttled, *created, 0]) + 1)
+    return tuple((s, throttled.get(s, 0), created.get(s, 0), paces.get(s)) for s in seconds)
 
 
 def _setup(base_url: str) -> None:
@@ -245,6 +287,7 @@ def run(
         seconds=ended - started,
         in_sandbox=len(set(mine)),
         duplicates=len(mine) - len(set(mine)),
+        timeline=_timeline(results, started),
     )
 
 
@@ -262,11 +305,15 @@ def main() -> None:
     parser.add_argument(
         "--redis", action="store_true", help="share a RedisRateLimiter (starts redis-server)"
     )
+    parser.add_argument(
+        "--timeline", action="store_true", help="also print the run second by second"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(redis_server()) if args.redis else None
         report = run(args.limit, args.gigs, processes_=args.processes, redis_url=redis_url)
-    for line in report.lines():
+    lines = report.lines() + (report.timeline_lines() if args.timeline else [])
+    for line in lines:
         print(line)  # noqa: T201 - a report for people
 
 

@@ -97,9 +97,29 @@ def test_only_one_decrease_per_epoch() -> None:
         limiter.record(epoch, THROTTLED)  # the rest of that burst's 429s
     assert limiter.rate == lowered
     assert lowered is not None
-    limiter.record(epoch + 1, THROTTLED)  # sent at the new pace, and still too fast
+    time_.now += 1 / 160
+    epoch = _send(limiter, time_, 160, 1 / 160)  # a second at the new pace gets through
+    before = limiter.rate
+    assert before is not None
+    limiter.record(epoch, THROTTLED)  # sent at the new pace, and still too fast
     assert limiter.rate is not None
-    assert limiter.rate < lowered
+    assert limiter.rate < before
+
+
+def test_requests_queued_at_the_server_do_not_lower_the_pace_again_and_again() -> None:
+    """Throttled right after a decrease (a backlog let through at once), the pace stays
+    within a decrease of what got through, however many of them come back 429."""
+    time_ = FakeTime()
+    limiter = time_.limiter()
+    epoch = _send(limiter, time_, 400, 0.005)  # 200/s, all let through
+    for _ in range(10):
+        limiter.record(epoch, THROTTLED)
+        epoch += 1
+        time_.now += 0.01
+    # A decrease each would leave 200 x 0.85^10 = 39/s; the meter of what got through
+    # fades a little over the 0.1 s.
+    assert limiter.rate is not None
+    assert 0.75 * 200 <= limiter.rate <= 0.85 * 200
 
 
 async def test_successes_raise_the_rate_while_it_is_used() -> None:

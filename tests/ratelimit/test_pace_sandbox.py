@@ -4,7 +4,11 @@ The full goal (a 20,000-gig ``create_many`` at concurrency 64, then 4 processes 
 `RedisRateLimiter`) is ``make pace``. Here: 6,000 gigs at L = 200 from one default
 client, and 3,000 gigs at L = 100 from 4 processes sharing Redis, each under a minute.
 The first throttled answer costs up to the concurrency in 429s (that many requests were
-already in flight), which a 20,000-gig run spreads thin; the bound below allows for it.
+already in flight), which a 20,000-gig run spreads thin; the bounds below allow for it once.
+Five runs in a row on the loaded 2-core machine: one client 89-100 429s (bound 124) at
+1.01-1.03 L; 4 processes 9-20 429s (bound 94: the 4 x 64 requests they have in flight are
+more than the sandbox's one-second burst at L = 100, so a sandbox starved of CPU for a
+second or more can let a backlog through at once) at 0.90-0.96 L.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ def test_one_default_client_paces_itself_to_the_limit() -> None:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
-    """3,000 gigs over 4 processes at L = 100: all paid once, together >= 0.85 L."""
+    """3,000 gigs over 4 processes at L = 100: all paid once, together >= 0.85 L, 429s <=
+    1% + one process's first burst (the shared slow start keeps the others' out)."""
     report = run(100, 3000, processes_=4, redis_url=redis_url)
     assert report.ok == report.in_sandbox == 3000, report.lines()
     assert report.failed == report.duplicates == 0, report.lines()
     assert report.throughput >= 0.85 * 100, report.lines()
-    assert report.throttled <= 4 * CONCURRENCY + 0.01 * 3000, report.lines()
+    assert report.throttled <= CONCURRENCY + 0.01 * 3000, report.lines()
