@@ -83,6 +83,9 @@ def build_worker(
         ],
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=_CACHED_WORKFLOWS,
+        # A chunk's slices go to whichever worker polls, not all to the one running the
+        # chunk (eager execution would): the fleet shares them, a death stops a part.
+        disable_eager_activity_execution=True,
         max_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_EVERY),
         default_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_EVERY),
         interceptors=interceptors,
