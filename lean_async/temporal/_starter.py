@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,7 +30,7 @@ from lean_async.temporal._types import (
     ChunkInput,
     KindName,
 )
-from lean_async.temporal._workflows import PayrollBatch, PayrollChunk, chunk_id
+from lean_async.temporal._workflows import PROGRESS_MEMO, PayrollBatch, PayrollChunk, chunk_id
 
 try:  # with opentelemetry-api, the batch's payments nest under the caller's span
     from lean_async.temporal._tracing import traced_client
@@ -183,6 +188,14 @@ async def start_batch(
                 chunk_count=chunk_count,
                 finished_chunks=sorted(finished),
             ),
+            memo={
+                PROGRESS_MEMO: {
+                    "total": len(items),
+                    "running_chunks": [
+                        chunk_id(workflow_id, c) for c in range(min(2, chunk_count))
+                    ],
+                }
+            },
             id=workflow_id,
             task_queue=task_queue,
             id_reuse_policy=_REUSE,
@@ -221,21 +234,29 @@ async def _existing(
 async def batch_progress(client: Client, workflow_id: str) -> BatchProgress:
     """Return where batch *workflow_id* stands, items of the chunks being paid included.
 
-    Items finished within a slice still running count too, from its last heartbeat
-    (so progress moves with every heartbeat, not only when a slice ends).
+    Read from the workflows' memos and their slices' last heartbeats (``describe()``),
+    never by a query: no worker is involved, so progress is there at once also while a
+    dead worker's workflows wait to move to another. Items finished within a slice
+    still running count too, so progress moves with every heartbeat.
     """
-    progress = await client.get_workflow_handle(workflow_id).query(PayrollBatch.progress)
-    running = progress.running_chunks or (
-        [progress.running_chunk] if progress.running_chunk is not None else []
-    )
+    handle = client.get_workflow_handle(workflow_id)
+    memo = await _memo_of(await handle.describe())
+    if memo is None:  # a batch started before memos: ask it
+        progress = await handle.query(PayrollBatch.progress)
+        running = progress.running_chunks or (
+            [progress.running_chunk] if progress.running_chunk is not None else []
+        )
+    else:
+        running = [str(chunk) for chunk in memo.get("running_chunks", [])]
+        progress = _from_memo(memo, total=int(memo.get("total", 0)))
+        progress.running_chunks = running
+        progress.running_chunk = running[0] if running else None
     for chunk in running:
-        handle = client.get_workflow_handle(chunk)
         try:
-            within = await handle.query(PayrollChunk.progress)
-            # After the query: a slice ending meanwhile is missed once, never counted twice.
-            described = await handle.describe()
+            described = await client.get_workflow_handle(chunk).describe()
         except RPCError:
             continue
+        within = _from_memo(await _memo_of(described) or {}, total=0)
         for pending in described.raw_description.pending_activities:
             if pending.activity_type.name != PAY_SLICE or not pending.heartbeat_details.payloads:
                 continue
@@ -247,6 +268,23 @@ async def batch_progress(client: Client, workflow_id: str) -> BatchProgress:
         _add(progress, within)
     progress.pending = progress.total - progress.done
     return progress
+
+
+async def _memo_of(description: WorkflowExecutionDescription) -> dict[str, Any] | None:
+    memo = await description.memo()
+    value = memo.get(PROGRESS_MEMO)
+    return value if isinstance(value, dict) else None
+
+
+def _from_memo(memo: Mapping[str, Any], *, total: int) -> BatchProgress:
+    return BatchProgress(
+        total=total,
+        done=int(memo.get("done", 0)),
+        failed=int(memo.get("failed", 0)),
+        created=int(memo.get("created", 0)),
+        already_there=int(memo.get("already_there", 0)),
+        unsure=int(memo.get("unsure", 0)),
+    )
 
 
 def _progress_of(outcomes: str) -> BatchProgress:

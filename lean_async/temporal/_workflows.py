@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ALREADY_THERE,
         CREATED,
         FAILED,
+        PENDING,
         UNSURE,
         BatchInput,
         BatchProgress,
@@ -49,7 +50,14 @@ with workflow.unsafe.imports_passed_through():
         pending_outcomes,
     )
 
-__all__ = ["PayrollBatch", "PayrollChunk", "chunk_id"]
+__all__ = ["PROGRESS_MEMO", "PayrollBatch", "PayrollChunk", "chunk_id"]
+
+PROGRESS_MEMO: Final = "lean.progress"
+"""The memo key where each workflow keeps its progress counts (read with ``describe()``).
+
+A memo is read from the server's records, with no worker involved: progress is there
+at once while a dead worker's workflows wait to move to another (a query would wait).
+"""
 
 _NON_RETRYABLE: Final = ["ValidationError", "ConflictError"]
 # A slice whose worker died is retried as soon as its heartbeat timeout says so.
@@ -140,6 +148,7 @@ class PayrollChunk:
                     self._outcomes[offset] = FAILED
             finally:
                 self._running -= 1
+                workflow.upsert_memo({PROGRESS_MEMO: _counts(self._outcomes)})
 
         tasks = []
         for start in range(0, len(chunk.items), chunk.slice_size):
@@ -248,8 +257,22 @@ class PayrollBatch:
                 break
             except Exception:  # it finished meanwhile (an earlier run): read its result
                 await self._read_result(me, chunk)
-        await workflow.wait_condition(lambda: len(self._results) >= batch.chunk_count)
+        reported = -1
+        while True:
+            if len(self._results) != reported:
+                reported = len(self._results)
+                workflow.upsert_memo({PROGRESS_MEMO: self._memo()})
+            if reported >= batch.chunk_count:
+                break
+            await workflow.wait_condition(lambda: len(self._results) != reported)  # noqa: B023
         return _summary(batch, [self._results[c] for c in range(batch.chunk_count)])
+
+    def _memo(self) -> dict[str, object]:
+        progress = self.progress()
+        counts = _counts("".join(r.outcomes for r in self._results.values()))
+        counts["total"] = progress.total
+        counts["running_chunks"] = progress.running_chunks
+        return counts
 
     async def _read_result(self, me: str, chunk: int) -> None:
         self._results[chunk] = await workflow.execute_activity(
@@ -258,6 +281,18 @@ class PayrollBatch:
             result_type=ChunkResult,
             start_to_close_timeout=timedelta(seconds=60),
         )
+
+
+def _counts(outcomes: str | list[str]) -> dict[str, object]:
+    """Return the counts of *outcomes* as `PROGRESS_MEMO` holds them (JSON)."""
+    text = "".join(outcomes)
+    return {
+        "done": len(text) - text.count(PENDING),
+        "failed": text.count(FAILED),
+        "created": text.count(CREATED),
+        "already_there": text.count(ALREADY_THERE),
+        "unsure": text.count(UNSURE),
+    }
 
 
 def _progress(outcomes: str | list[str], *, total: int | None = None) -> BatchProgress:

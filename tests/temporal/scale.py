@@ -42,6 +42,7 @@ from tests.temporal.cluster import (
     WorkerProcess,
     admin,
     dev_server,
+    longest_stall,
     temporal_binary,
     worker_process,
 )
@@ -176,22 +177,11 @@ async def _temporal(
     run.worker_growth = max(growth.values(), default=0.0)
     run.worker_peak = max((max(s) for p, s in rss.items() if p != me and s), default=0.0)
     run.failed = summary.failed_count
-    run.stall = _longest_stall(run.progress)
+    run.stall = longest_stall(run.progress)
     gigs = await _gigs(sandbox, prefix)
     run.duplicates = sum(n - 1 for n in gigs.values())
     run.missing = sum(1 for item in items if item["gigId"] not in gigs)
     return run
-
-
-def _longest_stall(progress: list[tuple[float, int]]) -> float:
-    """The longest time between two increases of items done, from the first one on."""
-    longest, since, last = 0.0, None, -1
-    for at, done in progress:
-        if done > last:
-            if since is not None and last > 0:
-                longest = max(longest, at - since)
-            since, last = at, done
-    return longest
 
 
 async def _gigs(sandbox: SandboxProcess, prefix: str) -> Counter[str]:
