@@ -153,7 +153,7 @@ class Admin:
         AdminRoute(
             "GET",
             "/_sandbox/requests",
-            "API requests received so far, by route: {\"POST /gig\": 12, ...}.",
+            'API requests received so far, by route: {"POST /gig": 12, ...}.',
             "_requests",
         ),
         AdminRoute(

@@ -4,7 +4,7 @@ Why chunks, and why the starter starts them: a batch's items may be far larger t
 one Temporal payload (2 MB by default; 100,000 gigs are ~20 MB) and one workflow's
 history. So `start_batch` starts one `PayrollChunk` per *chunk_size* items, each
 holding its own items and waiting, then `PayrollBatch`, which holds only counts and
-the chunks' outcome letters (one signal and a few events per chunk: ~4,000 events and
+the chunks' outcome letters (one signal and a few events per chunk: ~6,000 events and
 ~1 MB of history for 1,000,000 items).
 
 How a chunk pays: in slices of *slice_size* items, one ``lean.pay_slice`` activity

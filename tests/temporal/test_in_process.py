@@ -180,3 +180,16 @@ async def test_chunks_overlap_and_slices_in_flight_never_exceed_the_slots(
         in_flight += 1 if opens else -1
         peak = max(peak, in_flight)
     assert peak <= 4
+    # History per chunk, whatever the batch's size: the batch's grows by a signal, a memo
+    # and a workflow task per chunk (1,000,000 items: ~6,000 events, far under 50,000).
+    batch_events = len((await handle.fetch_history()).events)
+    chunk_events = [
+        len(
+            (
+                await temporal_client.get_workflow_handle(chunk_id(handle.id, n)).fetch_history()
+            ).events
+        )
+        for n in range(3)
+    ]
+    assert batch_events <= 12 + 8 * 3, batch_events  # measured 26
+    assert max(chunk_events) <= 14 * 5 + 20, chunk_events  # per slice, not per item: 61-71
