@@ -306,14 +306,19 @@ def _plot(runs: dict[str, list[Run]], kill: Run, base: float) -> None:
     labels = list(runs)
     rates = [statistics.median(r.rate for r in runs[label]) for label in labels]
     short = [
-        label.replace("Temporal, ", "").replace("in-process create_many", "in-process")
+        label.replace("in-process create_many", "in-process")
+        .replace("Temporal, ", "")
+        .replace(" workers", "w")
+        .replace(" worker", "w")
+        .replace(", slices of ", "\nslices ")
         for label in labels
     ]
     bars.bar(short, rates, color=["#888"] + ["#3a7"] * (len(labels) - 1))
     bars.axhline(base * 0.5, color="#c33", linestyle="--", linewidth=1, label="0.5x in-process")
-    bars.set_ylabel("items/s")
+    bars.set_ylabel("items/s (w: worker processes)")
+    bars.tick_params(axis="x", labelsize=8)
     bars.set_title("Paying one payroll")
-    bars.legend()
+    bars.legend(loc="lower right")
     line.plot([t for t, _ in kill.progress], [d for _, d in kill.progress], color="#37a")
     if kill.killed_at is not None:
         line.axvline(kill.killed_at, color="#c33", linestyle="--", linewidth=1, label="SIGKILL")
