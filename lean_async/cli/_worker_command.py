@@ -49,7 +49,8 @@ def exit_now(status: int) -> NoReturn:
     type=click.IntRange(1, 10_000),
     default=100,
     show_default=True,
-    help="Payments this process runs at once (each batch has its own limit too).",
+    help="Activities this process runs at once: slices of a batch, up to 16 calls each "
+    "(each batch has its own limit too).",
 )
 @click.option(
     "--sticky-timeout",
