@@ -276,7 +276,7 @@ async def _measure(
         _say(line)
     if args.write:
         DOCS.joinpath("scale.md").write_text(
-            f"<!-- written by `make scale` (tests/temporal/scale.py) -->\n"
+            "# `make scale`\n\nWritten by `make scale` (tests/temporal/scale.py): "
             f"{args.items} gigs per batch, concurrency {args.concurrency} "
             f"({slots} slices x {calls} calls), slices of {args.slice_size}, heartbeat timeout "
             f"{args.heartbeat_timeout} s, one sandbox, {os.cpu_count()} cores, median of "
