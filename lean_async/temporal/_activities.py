@@ -75,7 +75,8 @@ PAY_SLICE: Final = "lean.pay_slice"
 CHUNK_RESULT: Final = "lean.chunk_result"
 """The activity name fetching a finished chunk's result (a batch run again)."""
 
-_HEARTBEAT_EVERY: Final = 0.5  # seconds; the worker throttles what it sends
+_HEARTBEAT_EVERY: Final = 0.5  # seconds between heartbeats of a slice that is not moving
+_LOOK_EVERY: Final = 0.1  # seconds between looks at whether a slice moved
 _RETRYABLE_4XX: Final = frozenset({408, 429})
 
 T = TypeVar("T")
@@ -182,7 +183,8 @@ class PayrollActivities:
 
         retry_later: dict[int, ApplicationError] = {}
         resource = self._lean.gigs if kind is GIGS else self._lean.special_payments
-        beating = asyncio.create_task(_beat(state))
+        finished = [0]  # results so far: the heartbeat sends the state when it moves
+        beating = asyncio.create_task(_beat(state, lambda: finished[0]))
         try:
             results = create_many(
                 resource.create,
@@ -207,11 +209,12 @@ class PayrollActivities:
                             )
                         else:
                             retry_later[offset] = error
-                    activity.heartbeat(state())
+                    finished[0] += 1
         finally:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
+        activity.heartbeat(state())  # what a retry starts from, if this attempt fails
         if retry_later:
             if info.attempt < piece.maximum_attempts:
                 first = next(iter(retry_later.values()))
@@ -248,11 +251,21 @@ class PayrollActivities:
         )
 
 
-async def _beat(state: Callable[[], SliceResult]) -> None:
-    """Heartbeat *state* every `_HEARTBEAT_EVERY` seconds, also while no call finishes."""
+async def _beat(state: Callable[[], SliceResult], moved: Callable[[], int]) -> None:
+    """Heartbeat *state* when *moved* changed (looked at every `_LOOK_EVERY` seconds), and
+    every `_HEARTBEAT_EVERY` seconds regardless, so a slice waiting on Lean stays alive.
+
+    Not on every result: each heartbeat is an encode and a task in the SDK, and the worker
+    sends at most one per `HEARTBEAT_EVERY` (0.25 s) anyway.
+    """
+    last, quiet = -1, 0.0
     while True:
-        await asyncio.sleep(_HEARTBEAT_EVERY)
-        activity.heartbeat(state())
+        await asyncio.sleep(_LOOK_EVERY)
+        quiet += _LOOK_EVERY
+        now = moved()
+        if now != last or quiet >= _HEARTBEAT_EVERY:
+            activity.heartbeat(state())
+            last, quiet = now, 0.0
 
 
 def _resumed(details: Any, first_index: int, size: int) -> tuple[list[str], dict[int, ItemFailure]]:

@@ -192,7 +192,7 @@ async def start_batch(
                 PROGRESS_MEMO: {
                     "total": len(items),
                     "running_chunks": [
-                        chunk_id(workflow_id, c) for c in range(min(2, chunk_count))
+                        chunk_id(workflow_id, c) for c in range(min(3, chunk_count))
                     ],
                 }
             },
