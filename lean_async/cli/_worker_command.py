@@ -49,7 +49,7 @@ def exit_now(status: int) -> NoReturn:
     type=click.IntRange(1, 10_000),
     default=100,
     show_default=True,
-    help="Activities this process runs at once: slices of a batch, up to 16 calls each "
+    help="Activities this process runs at once: slices of a batch, up to 8 calls each "
     "(each batch has its own limit too).",
 )
 @click.option(

@@ -96,7 +96,7 @@ class ChunkInput:
     # How the chunk pays (issue 21); the defaults read chunks started before slices.
     chunk_count: int = 0
     slice_size: int = 200
-    slice_concurrency: int = 16
+    slice_concurrency: int = 8
     slots: int = 1
 
 
@@ -158,6 +158,7 @@ class BatchInput:
     total: int
     chunk_count: int
     finished_chunks: list[int] = field(default_factory=list)  # done in an earlier run
+    watched: int = 3  # unfinished chunks whose progress `batch_progress` adds up
 
 
 @dataclass

@@ -62,7 +62,6 @@ at once while a dead worker's workflows wait to move to another (a query would w
 _NON_RETRYABLE: Final = ["ValidationError", "ConflictError"]
 # A slice whose worker died is retried as soon as its heartbeat timeout says so.
 _FIRST_RETRY: Final = timedelta(seconds=0.2)
-_WATCHED: Final = 3  # chunks whose progress `batch_progress` adds up
 _PARENT_TRIES: Final = 30  # x 2 s: a batch being started again gets the result meanwhile
 
 
@@ -228,16 +227,17 @@ class PayrollBatch:
     def progress(self) -> BatchProgress:
         """Return the items of finished chunks done and failed, the rest pending.
 
-        ``running_chunks`` names the first three chunks not finished (chunks overlap: the
-        next starts while the last slices of the one before finish, and the one before
-        may have finished without this batch having heard it yet); ``running_chunk``
-        the first. Query their ``progress`` too for the items finished within them
+        ``running_chunks`` names the first chunks not finished that may be paying
+        (chunks overlap: the next starts while the last slices of the one before finish,
+        and one may have finished without this batch having heard it yet);
+        ``running_chunk`` the first. Query their ``progress`` too for the items finished within them
         (`lean_async.temporal.batch_progress` adds them up).
         """
         total = self._batch.total if self._batch is not None else 0
         done = _progress("".join(r.outcomes for r in self._results.values()), total=total)
         count = self._batch.chunk_count if self._batch is not None else 0
-        running = [c for c in range(count) if c not in self._results][:_WATCHED]
+        watched = self._batch.watched if self._batch is not None else 3
+        running = [c for c in range(count) if c not in self._results][:watched]
         done.running_chunks = [chunk_id(self._me, c) for c in running]
         done.running_chunk = done.running_chunks[0] if running else None
         return done

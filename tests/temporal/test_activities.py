@@ -106,10 +106,10 @@ async def test_start_batch_refuses_bad_arguments_before_any_call(
 
 @pytest.mark.parametrize("concurrency", [1, 2, 3, 4, 7, 8, 16, 64, 65, 100, 1000])
 def test_slice_plan_fills_the_concurrency_without_exceeding_it(concurrency: int) -> None:
-    """Slices x calls <= concurrency; at least 4 slices when it allows; at most 16 calls."""
+    """Slices x calls <= concurrency; at least 4 slices when it allows; at most 8 calls."""
     slots, calls = slice_plan(concurrency)
     assert slots * calls <= concurrency
-    assert 1 <= calls <= 16
+    assert 1 <= calls <= 8
     assert slots >= min(4, concurrency)
     assert slots * calls > concurrency - calls  # no whole slice's worth left unused
 
