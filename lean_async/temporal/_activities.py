@@ -76,7 +76,7 @@ CHUNK_RESULT: Final = "lean.chunk_result"
 """The activity name fetching a finished chunk's result (a batch run again)."""
 
 _HEARTBEAT_EVERY: Final = 0.5  # seconds between heartbeats of a slice that is not moving
-_LOOK_EVERY: Final = 0.1  # seconds between looks at whether a slice moved
+_LOOK_EVERY: Final = 0.25  # seconds between looks at whether a slice moved
 _RETRYABLE_4XX: Final = frozenset({408, 429})
 
 T = TypeVar("T")
@@ -256,7 +256,7 @@ async def _beat(state: Callable[[], SliceResult], moved: Callable[[], int]) -> N
     every `_HEARTBEAT_EVERY` seconds regardless, so a slice waiting on Lean stays alive.
 
     Not on every result: each heartbeat is an encode and a task in the SDK, and the worker
-    sends at most one per `HEARTBEAT_EVERY` (0.25 s) anyway.
+    sends at most one per `HEARTBEAT_EVERY` (0.5 s) anyway.
     """
     last, quiet = -1, 0.0
     while True:
