@@ -78,10 +78,15 @@ loops: $(STAMP)
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .nox site
 
-# A Temporal payroll batch at scale: 10,000 gigs over 4 worker processes, one SIGKILLed
-# mid-batch; prints items/s, duplicates (0), missing (0) and the recovery time.
+# Past one machine (issue 21), one sandbox, one Temporal dev server: in-process create_many,
+# then the same 10,000 gigs as a Temporal batch on 1, 2 and 4 worker processes (items/s,
+# ratio, medians of 2 interleaved repeats), then 4 workers with the busiest SIGKILLed at 30%
+# (duplicates 0, missing 0, longest stall in progress); workers' and starter's RSS through
+# each batch (flat); 4 workers with slices of 100 and 500 beside the default 200. Writes
+# docs/scale.md and docs/scale.png. About 8-12 minutes.
 scale: $(STAMP)
-	$(BIN)/python -m tests.temporal.scale --items 10000 --workers 4
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet --group bench
+	$(BIN)/python -m tests.temporal.scale --items $${SCALE_ITEMS:-10000} --compare-slices 100,500 --write
 
 # create_many's memory at scale: 20,000 vs 100,000 items under tracemalloc (slow: tracemalloc
 # makes each call ~4x slower; 5-20 minutes on a loaded 2-core machine).

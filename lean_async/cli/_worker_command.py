@@ -49,7 +49,8 @@ def exit_now(status: int) -> NoReturn:
     type=click.IntRange(1, 10_000),
     default=100,
     show_default=True,
-    help="Payments this process runs at once (each batch has its own limit too).",
+    help="Activities this process runs at once: slices of a batch, up to 8 calls each "
+    "(each batch has its own limit too).",
 )
 @click.option(
     "--sticky-timeout",
@@ -57,12 +58,29 @@ def exit_now(status: int) -> NoReturn:
     default=None,
     help="Seconds a workflow waits for this worker before another takes it (default 3).",
 )
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    help="At most N requests/s to Lean: this worker's, or with --redis-url every worker's.",
+)
+@click.option(
+    "--redis-url",
+    envvar="LEAN_REDIS_URL",
+    default=None,
+    metavar="URL",
+    help="Share one rate budget with every worker through this Redis "
+    "(redis://HOST:PORT/DB; env LEAN_REDIS_URL keeps a password out of ps).",
+)
 def worker(
     address: str,
     namespace: str,
     task_queue: str | None,
     max_activities: int,
     sticky_timeout: float | None,
+    rate_limit: float | None,
+    redis_url: str | None,
 ) -> None:
     """Run a payroll worker: pays the batches started with --temporal."""
     try:
@@ -93,6 +111,8 @@ def worker(
                 max_concurrent_activities=max_activities,
                 sticky_timeout=sticky_timeout or DEFAULT_STICKY_TIMEOUT,
                 on_ready=ready,
+                rate_limit=rate_limit,
+                redis_url=redis_url,
             )
         )
         console.print("Worker stopped.", markup=False)

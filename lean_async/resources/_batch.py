@@ -78,6 +78,7 @@ def create_many(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     prepare: Prepare | None = None,
+    earlier: Callable[[], float] | None = None,
 ) -> AsyncGenerator[BatchResult[T], None]:
     """Call ``create(**item)`` for every item, *concurrency* at a time, as results finish.
 
@@ -90,6 +91,9 @@ def create_many(
         concurrency: the most calls in flight at once, an int >= 1.
         prepare: applied to each item's arguments once they are known to fit *create*
             (adds derived idempotency keys); a `LeanError` it raises is the item's result.
+        earlier: called as each call starts, returns the seconds its operation began
+            before it (see `lean_async.resources._outcome.Outcome`): a Temporal slice
+            retried after its worker died, whose earlier attempt may have paid the item.
 
     Returns:
         An async iterator of one `BatchResult` per item, in the order calls finish.
@@ -105,7 +109,7 @@ def create_many(
     if problems:
         raise ValidationError(problems)
     shape = _Shape.of(create)
-    return _run(create, shape, items, concurrency, prepare)
+    return _run(create, shape, items, concurrency, prepare, earlier)
 
 
 async def _run(
@@ -114,6 +118,7 @@ async def _run(
     items: Items,
     concurrency: int,
     prepare: Prepare | None,
+    earlier: Callable[[], float] | None = None,
 ) -> AsyncGenerator[BatchResult[T], None]:
     """The async generator behind `create_many`."""
 
@@ -121,7 +126,7 @@ async def _run(
         arguments: Mapping[str, Any] = shape.check(item)
         if prepare is not None:
             arguments = prepare(index, arguments)
-        with recording() as outcome:
+        with recording(0.0 if earlier is None else earlier()) as outcome:
             value = await create(**arguments)
         return value, outcome.created
 

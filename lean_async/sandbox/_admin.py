@@ -151,6 +151,12 @@ class Admin:
         ),
         AdminRoute("DELETE", "/_sandbox/faults", "Remove every injected fault.", "_clear_faults"),
         AdminRoute(
+            "GET",
+            "/_sandbox/requests",
+            'API requests received so far, by route: {"POST /gig": 12, ...}.',
+            "_requests",
+        ),
+        AdminRoute(
             "POST",
             "/_sandbox/advance",
             "Move a manual clock on, running approvals, settlements and deliveries due "
@@ -260,6 +266,9 @@ class Admin:
 
     async def _fail_payment(self, _: Request, payment_id: str) -> Response:
         return self._object(lambda: self._sandbox.fail_payment(payment_id))
+
+    async def _requests(self, _: Request, __: str) -> Response:
+        return Response.json(200, self._sandbox.faults.requests)
 
     async def _fail_next(self, request: Request, _: str) -> Response:
         count = int(self._spec(request)["count"])

@@ -122,6 +122,15 @@ class Faults:
 
     def __init__(self) -> None:
         self._rules: list[FaultRule] = []
+        self._requests: dict[str, int] = {}
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """API requests received so far by route (``{"POST /gig": 12, ...}``), a copy.
+
+        Every API request passes here, faulted or not: a test counts what reached Lean.
+        """
+        return dict(self._requests)
 
     @property
     def rules(self) -> tuple[FaultRule, ...]:
@@ -162,6 +171,7 @@ class Faults:
 
     def plan(self, route: str) -> FaultPlan:
         """Decide, and count, what happens to one request on *route*."""
+        self._requests[route] = self._requests.get(route, 0) + 1
         delay = 0.0
         outcome: Outcome | None = None
         for rule in self._rules:

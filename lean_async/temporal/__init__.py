@@ -10,7 +10,8 @@ the same batch twice.
   `batch_progress` says where it stands; the handle's ``result()`` is a `BatchSummary`.
 * `run_worker` (``lean-async worker --temporal HOST:PORT``) runs a worker process;
   `build_worker` builds one for a process that runs its own.
-* `PayrollBatch` / `PayrollChunk` are the workflows, `PayrollActivities` the activities.
+* `PayrollBatch` / `PayrollChunk` are the workflows, `PayrollActivities` the activities:
+  ``lean.pay_slice`` pays a slice of a chunk with ``create_many``, heartbeating.
 
 Needs ``pip install 'lean-async[temporal]'``.
 """
@@ -24,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from lean_async.temporal._activities import (
     PAY_GIG,
+    PAY_SLICE,
     PAY_SPECIAL_PAYMENT,
     PayrollActivities,
     classify,
@@ -31,10 +33,13 @@ from lean_async.temporal._activities import (
 )
 from lean_async.temporal._starter import (
     DEFAULT_CHUNK_SIZE,
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_SLICE_SIZE,
     TASK_QUEUE,
     batch_progress,
     batch_workflow_id,
     follow_batch,
+    slice_plan,
     start_batch,
 )
 from lean_async.temporal._types import (
@@ -47,14 +52,26 @@ from lean_async.temporal._types import (
     ItemPaid,
     KindName,
     PayItem,
+    SliceInput,
+    SliceResult,
+    SlotGrant,
 )
-from lean_async.temporal._worker import DEFAULT_STICKY_TIMEOUT, build_worker, run_worker
+from lean_async.temporal._worker import (
+    DEFAULT_STICKY_TIMEOUT,
+    HEARTBEAT_EVERY,
+    build_worker,
+    run_worker,
+)
 from lean_async.temporal._workflows import PayrollBatch, PayrollChunk, chunk_id
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_HEARTBEAT_TIMEOUT",
+    "DEFAULT_SLICE_SIZE",
     "DEFAULT_STICKY_TIMEOUT",
+    "HEARTBEAT_EVERY",
     "PAY_GIG",
+    "PAY_SLICE",
     "PAY_SPECIAL_PAYMENT",
     "TASK_QUEUE",
     "BatchInput",
@@ -69,6 +86,9 @@ __all__ = [
     "PayrollActivities",
     "PayrollBatch",
     "PayrollChunk",
+    "SliceInput",
+    "SliceResult",
+    "SlotGrant",
     "batch_progress",
     "batch_workflow_id",
     "build_worker",
@@ -77,5 +97,6 @@ __all__ = [
     "follow_batch",
     "row_of",
     "run_worker",
+    "slice_plan",
     "start_batch",
 ]

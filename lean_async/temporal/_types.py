@@ -16,6 +16,7 @@ __all__ = [
     "ALREADY_THERE",
     "CREATED",
     "FAILED",
+    "PENDING",
     "UNSURE",
     "BatchInput",
     "BatchProgress",
@@ -26,6 +27,9 @@ __all__ = [
     "ItemPaid",
     "KindName",
     "PayItem",
+    "SliceInput",
+    "SliceResult",
+    "SlotGrant",
 ]
 
 KindName = Literal["gigs", "special_payments"]
@@ -39,7 +43,8 @@ UNSURE: Final = "u"
 """An item's outcome letter: paid, but Lean's answer did not say whether by this batch."""
 FAILED: Final = "f"
 """An item's outcome letter: failed (see the batch's ``failures``)."""
-_PENDING: Final = "-"
+PENDING: Final = "-"
+"""An item's outcome letter while it is not done yet."""
 
 
 @dataclass
@@ -88,6 +93,50 @@ class ChunkInput:
     heartbeat_timeout: float
     start_to_close_timeout: float
     maximum_attempts: int
+    # How the chunk pays (issue 21); the defaults read chunks started before slices.
+    chunk_count: int = 0
+    slice_size: int = 200
+    slice_concurrency: int = 8
+    slots: int = 1
+
+
+@dataclass
+class SliceInput:
+    """One activity call: pay *items*, item *first_index* of *batch_id* onwards.
+
+    *concurrency* calls at once (``create_many``); *maximum_attempts* is the slice's
+    retry policy's, so the last attempt reports what still fails instead of raising.
+    """
+
+    batch_id: str
+    kind: KindName
+    first_index: int
+    items: list[dict[str, str]]
+    concurrency: int
+    maximum_attempts: int
+
+
+@dataclass
+class SliceResult:
+    """What paying a slice did: one outcome letter per item, and the failed items.
+
+    Also the activity's heartbeat details while it runs (``-`` for items not done), so a
+    retried slice starts from where its last attempt was last heard of.
+    """
+
+    outcomes: str
+    failures: list[ItemFailure] = field(default_factory=list)
+
+
+@dataclass
+class SlotGrant:
+    """Slices a chunk may run, handed on by the chunk before it (signal ``lend``).
+
+    *last*: the chunk before has finished, so no more slots will come from it.
+    """
+
+    slots: int
+    last: bool = False
 
 
 @dataclass
@@ -108,6 +157,8 @@ class BatchInput:
     kind: KindName
     total: int
     chunk_count: int
+    finished_chunks: list[int] = field(default_factory=list)  # done in an earlier run
+    watched: int = 3  # unfinished chunks whose progress `batch_progress` adds up
 
 
 @dataclass
@@ -120,8 +171,9 @@ class BatchProgress:
     pending: int = 0
     created: int = 0
     already_there: int = 0
-    running_chunk: str | None = None
-    unsure: int = 0  # the chunk workflow id being paid, if any
+    running_chunk: str | None = None  # the first chunk workflow being paid, if any
+    unsure: int = 0
+    running_chunks: list[str] = field(default_factory=list)  # chunks that may be paying
 
 
 @dataclass
@@ -161,4 +213,4 @@ class BatchSummary:
 
 def pending_outcomes(count: int) -> list[str]:
     """Return *count* "not done yet" outcome letters."""
-    return [_PENDING] * count
+    return [PENDING] * count

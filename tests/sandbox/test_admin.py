@@ -62,6 +62,22 @@ async def test_add_faults(
     assert sandbox.faults.rules == ()
 
 
+async def test_requests_are_counted_by_route(admin: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """GET /_sandbox/requests counts the API requests by route, faulted ones too."""
+    assert (await admin.get("/requests")).json() == {}
+    sandbox.faults.add(ServerError(status=503), route="POST /gig", times=1)
+    async with httpx.AsyncClient(
+        transport=sandbox.transport(), base_url=sandbox.base_url, auth=(KEY, "")
+    ) as api:
+        await api.post("/customer", json=customer_body())
+        assert (await api.post("/gig", json=gig_body(1))).status_code == 503
+        assert (await api.post("/gig", json=gig_body(1))).status_code != 503
+        await api.get("/gig/gig_1")
+    counted = (await admin.get("/requests")).json()
+    assert counted == {"POST /customer": 1, "POST /gig": 2, "GET /gig/{gigId}": 1}
+    assert sandbox.faults.requests == counted
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -154,7 +170,7 @@ async def test_index_lists_every_control_route(admin: httpx.AsyncClient, path: s
     assert ("POST", "/_sandbox/webhooks") in listed
     assert ("POST", "/_sandbox/customers/{partnerUserId}/activate") in listed
     assert ("GET", "/_sandbox/deliveries") in listed
-    assert len(listed) == len(routes) == 11
+    assert len(listed) == len(routes) == 12
     assert all(r["description"] for r in routes)
     webhooks = next(
         r for r in routes if r["path"] == "/_sandbox/webhooks" and r["method"] == "POST"

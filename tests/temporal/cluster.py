@@ -28,6 +28,7 @@ __all__ = [
     "dev_server",
     "end_process",
     "lean_script",
+    "longest_stall",
     "temporal_binary",
     "worker_process",
 ]
@@ -158,3 +159,17 @@ def worker_process(
             yield WorkerProcess(process, log)
         finally:
             end_process(process)
+
+
+def longest_stall(progress: list[tuple[float, int]]) -> float:
+    """The longest time between two increases of items done (samples of (seconds, done)).
+
+    Counted from the first item done on: the start of a batch is not a stall.
+    """
+    longest, since, last = 0.0, None, 0
+    for at, done in progress:
+        if done > last:
+            if since is not None:
+                longest = max(longest, at - since)
+            since, last = at, done
+    return longest

@@ -21,7 +21,7 @@ from lean_async.errors import (
     ValidationError,
 )
 from lean_async.resources._batch import batch_key
-from lean_async.temporal import classify, row_of, start_batch
+from lean_async.temporal import classify, row_of, slice_plan, start_batch
 from tests.temporal.test_batches import gig_items, special_items
 
 
@@ -102,3 +102,110 @@ async def test_start_batch_refuses_bad_arguments_before_any_call(
     with pytest.raises(ValidationError) as caught:
         await start_batch(None, **given)  # type: ignore[arg-type]
     assert [name for name, _ in caught.value.errors] == [field]
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 3, 4, 7, 8, 16, 64, 65, 100, 1000])
+def test_slice_plan_fills_the_concurrency_without_exceeding_it(concurrency: int) -> None:
+    """Slices x calls <= concurrency; at least 4 slices when it allows; at most 8 calls."""
+    slots, calls = slice_plan(concurrency)
+    assert slots * calls <= concurrency
+    assert 1 <= calls <= 8
+    assert slots >= min(4, concurrency)
+    assert slots * calls > concurrency - calls  # no whole slice's worth left unused
+
+
+@pytest.fixture
+async def lean_in_sandbox() -> Any:
+    """A client (no retries) of an in-process sandbox with ACTIVE uid_1..uid_3."""
+    from lean_async import LeanClient
+    from lean_async.sandbox import Sandbox
+    from tests.e2e.conftest import new_customer
+
+    async with (
+        Sandbox(api_key="sk_test_slices") as box,
+        LeanClient(
+            api_key="sk_test_slices",
+            base_url=box.base_url,
+            transport=box.transport(),
+            max_retries=0,
+        ) as lean,
+    ):
+        for n in (1, 2, 3):
+            await new_customer(lean, n)
+            box.activate_customer(f"uid_{n}")
+        yield box, lean
+
+
+def _environment(attempt: int, details: list[Any], beats: list[Any]) -> Any:
+    import dataclasses
+    import datetime as dt
+
+    from temporalio.testing import ActivityEnvironment
+
+    environment = ActivityEnvironment()
+    first = environment.info.scheduled_time
+    environment.info = dataclasses.replace(
+        environment.info,
+        attempt=attempt,
+        heartbeat_details=details,
+        started_time=first + dt.timedelta(seconds=5 * (attempt - 1)),
+    )
+    environment.on_heartbeat = lambda *d: beats.append(d)
+    return environment
+
+
+async def test_a_retried_slice_sends_only_what_its_last_heartbeat_had_not_done(
+    lean_in_sandbox: Any,
+) -> None:
+    """Details of 6 done (one failed) resume the slice: 4 POSTs, the 6 letters kept.
+
+    Gig 7 was paid by the dead attempt after its last heartbeat: found again, it counts
+    as created by this batch (its first attempt began before Lean stamped it).
+    """
+    from lean_async.temporal import PayrollActivities, SliceInput
+
+    box, lean = lean_in_sandbox
+    items = gig_items("resume", 10)
+    await lean.gigs.create(**row_of(GIGS, 7, items[7]).arguments)
+    posts = box.faults.requests.get("POST /gig", 0)
+    failure = {"index": 12, "reason": "ValidationError", "message": "tips: bad"}
+    details = [{"outcomes": "cccacf----", "failures": [failure]}]
+    beats: list[Any] = []
+    result = await _environment(2, details, beats).run(
+        PayrollActivities(lean).pay_slice, SliceInput("b", "gigs", 7, items, 2, 5)
+    )
+    assert box.faults.requests["POST /gig"] - posts == 4
+    assert result.outcomes == "cccacfcccc"
+    assert [(f.index, f.reason) for f in result.failures] == [(12, "ValidationError")]
+    assert beats
+    assert beats[-1][0].outcomes == "cccacfcccc"
+
+
+async def test_retryable_failures_fail_the_attempt_until_the_last_one_reports_them(
+    lean_in_sandbox: Any,
+) -> None:
+    """A 503 on one item: the attempt raises (retryable) after paying the rest, its last
+    heartbeat saying so; on the last attempt the item is reported as failed instead."""
+    from temporalio.exceptions import ApplicationError
+
+    from lean_async.sandbox import ServerError
+    from lean_async.temporal import PayrollActivities, SliceInput
+
+    box, lean = lean_in_sandbox
+    activities = PayrollActivities(lean)
+    items = gig_items("retry", 5)
+    box.faults.add(ServerError(status=503), route="POST /gig", times=1)
+    beats: list[Any] = []
+    with pytest.raises(ApplicationError) as raised:
+        await _environment(1, [], beats).run(
+            activities.pay_slice, SliceInput("b", "gigs", 0, items, 1, 3)
+        )
+    assert not raised.value.non_retryable
+    assert beats[-1][0].outcomes == "-cccc"
+    box.faults.add(ServerError(status=503), route="POST /gig", times=1)
+    last = await _environment(3, [{"outcomes": "-cccc", "failures": []}], []).run(
+        activities.pay_slice, SliceInput("b", "gigs", 0, items, 1, 3)
+    )
+    assert last.outcomes == "fcccc"
+    assert last.failures[0].index == 0
+    assert last.failures[0].reason == raised.value.type

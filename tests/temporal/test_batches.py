@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 import uuid
@@ -14,9 +15,11 @@ import pytest
 
 from lean_async import LeanClient
 from tests.chaos.sandbox_process import SandboxProcess
-from tests.temporal.cluster import admin, worker_process
+from tests.temporal.cluster import admin, longest_stall, worker_process
 
 pytest.importorskip("temporalio")
+
+from temporalio.service import RPCError
 
 from lean_async.temporal import batch_progress, start_batch
 
@@ -86,42 +89,117 @@ async def test_invalid_items_are_reported_once_and_never_retried(
     assert sum(summary.failed.values()) == 3
 
 
-async def _wait_for_done(client: Any, workflow_id: str, at_least: int, within: float) -> None:
+async def _wait_for_done(client: Any, workflow_id: str, at_least: int, within: float) -> int:
     deadline = time.monotonic() + within
-    while (await batch_progress(client, workflow_id)).done < at_least:
+    while (done := (await batch_progress(client, workflow_id)).done) < at_least:
         assert time.monotonic() < deadline, f"{workflow_id}: fewer than {at_least} done"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
+    return done
+
+
+def _posts(sandbox: SandboxProcess, route: str = "POST /gig") -> int:
+    return int(admin(sandbox, "GET", "/_sandbox/requests").get(route, 0))
+
+
+async def test_a_slice_killed_mid_way_resumes_without_repeating_finished_items(
+    temporal_client: Any, temporal_address: str, lean_sandbox: SandboxProcess, logs: Path
+) -> None:
+    """SIGKILL the worker mid-slice: the retry sends only what its last heartbeat had not done.
+
+    One slice of 120 gigs, 4 calls at a time, 0.1 s each. The worker is killed once its
+    heartbeats report 60 done; a second worker resumes the slice. Lean receives the 120
+    POSTs plus at most the calls in flight and those finished since the last heartbeat,
+    not the 60+ already reported; and every gig counts as created by this batch, also
+    those the dead attempt paid without reporting (judged on Lean's clock).
+    """
+    batch = f"resume-{uuid.uuid4().hex[:8]}"
+    items = gig_items(batch, 120)
+    admin(
+        lean_sandbox,
+        "POST",
+        "/_sandbox/faults",
+        {"kind": "latency", "seconds": 0.1, "route": "POST /gig", "times": None},
+    )
+    before = _posts(lean_sandbox)
+    try:
+        with worker_process(temporal_address, lean_sandbox, logs / "a.log") as first:
+            handle = await start_batch(
+                temporal_client,
+                batch_id=batch,
+                kind="gigs",
+                items=items,
+                concurrency=16,  # slice_plan: 4 slices of 4 calls; one slice here
+                slice_size=120,
+                heartbeat_timeout=2.0,
+            )
+            reported = await _wait_for_done(temporal_client, handle.id, 60, within=30)
+            first.kill()
+        with worker_process(temporal_address, lean_sandbox, logs / "b.log"):
+            summary = await asyncio.wait_for(handle.result(), 40)
+    finally:
+        admin(lean_sandbox, "DELETE", "/_sandbox/faults")
+    repeated = _posts(lean_sandbox) - before - len(items)
+    assert summary.outcomes == "c" * 120, summary.outcomes
+    paid, _ = await sandbox_state(lean_sandbox)
+    assert {g: paid[g] for g in paid if g.startswith(batch)} == {i["gigId"]: 1 for i in items}
+    # In flight (4) + finished since the last heartbeat sent (the 0.25 s look and the
+    # 0.5 s interval at ~40/s: 30), with room for a loaded machine; resending everything
+    # would be >= 60.
+    assert 0 <= repeated <= 4 + 36, (repeated, reported)
+    assert repeated < reported
 
 
 async def _in_flight(client: Any, batch_ids: list[str]) -> Counter[str]:
-    """Count the started, unfinished activities of each worker identity (``pid@host``)."""
+    """Count the started, unfinished slices of each worker identity (``pid@host``)."""
     count: Counter[str] = Counter()
     for batch_id in batch_ids:
-        chunk = (await batch_progress(client, batch_id)).running_chunk
-        if chunk is not None:
+        for chunk in (await batch_progress(client, batch_id)).running_chunks:
             description = await client.get_workflow_handle(chunk).describe()
             count.update(
                 a.last_worker_identity
                 for a in description.raw_description.pending_activities
-                if a.last_worker_identity
+                if a.last_worker_identity and a.state == 2  # started
             )
     return count
+
+
+async def _sample(client: Any, workflow_id: str, into: list[tuple[float, int]]) -> None:
+    """Append (seconds, items done) every 0.05 s until cancelled."""
+    started = time.monotonic()
+    while True:
+        with contextlib.suppress(RPCError):
+            into.append(
+                (time.monotonic() - started, (await batch_progress(client, workflow_id)).done)
+            )
+        await asyncio.sleep(0.05)
+
+
+# The stall after a SIGKILL: the heartbeat timeout (2 s) and a retry (0.2 s), the
+# sticky timeout of the dead worker's workflows (1 s here), and a loaded 2-core
+# machine's scheduling: measured 0.6-1.4 s here; `make scale` shows the 3 s goal.
+STALL_BOUND = 4.0
 
 
 async def test_a_batch_survives_a_killed_worker_and_a_second_start_pays_nothing(
     temporal_client: Any, temporal_address: str, lean_sandbox: SandboxProcess, logs: Path
 ) -> None:
-    """SIGKILL one of two workers mid-batch: every item is paid exactly once, then never again."""
+    """SIGKILL the busier of two workers at 30%: all paid exactly once, progress soon resumes.
+
+    900 gigs in 3 chunks of 6 slices and 90 special payments, paid at once; the worker
+    with the most slices in flight dies. Every item is paid exactly once, the longest
+    time without progress stays within `STALL_BOUND`, and a second start pays nothing.
+    """
     batch = f"kill-{uuid.uuid4().hex[:8]}"
-    gigs, specials = gig_items(batch, 150), special_items(batch, 90)
-    options: dict[str, Any] = {"chunk_size": 60, "heartbeat_timeout": 2.0}
+    gigs, specials = gig_items(batch, 900), special_items(batch, 90)
+    options: dict[str, Any] = {"chunk_size": 300, "slice_size": 50, "heartbeat_timeout": 2.0}
     for route in ("POST /gig", "POST /specialpayment"):  # keep requests in flight
         admin(
             lean_sandbox,
             "POST",
             "/_sandbox/faults",
-            {"kind": "latency", "seconds": 0.25, "route": route, "times": None},
+            {"kind": "latency", "seconds": 0.05, "route": route, "times": None},
         )
+    progress: list[tuple[float, int]] = []
     started = time.monotonic()
     try:
         with (
@@ -129,7 +207,7 @@ async def test_a_batch_survives_a_killed_worker_and_a_second_start_pays_nothing(
             worker_process(temporal_address, lean_sandbox, logs / "b.log") as two,
         ):
             gig_batch = await start_batch(
-                temporal_client, batch_id=batch, kind="gigs", items=gigs, concurrency=12, **options
+                temporal_client, batch_id=batch, kind="gigs", items=gigs, concurrency=16, **options
             )
             special_batch = await start_batch(
                 temporal_client,
@@ -139,21 +217,23 @@ async def test_a_batch_survives_a_killed_worker_and_a_second_start_pays_nothing(
                 concurrency=8,
                 **options,
             )
-            await _wait_for_done(temporal_client, gig_batch.id, 30, within=20)
-            # Kill the worker with the most payments in flight, at once.
+            sampling = asyncio.create_task(_sample(temporal_client, gig_batch.id, progress))
+            await _wait_for_done(temporal_client, gig_batch.id, 270, within=60)
+            # Kill the worker with the most slices in flight, at once.
             busy = await _in_flight(temporal_client, [gig_batch.id, special_batch.id])
             doomed = max((one, two), key=lambda w: busy[f"{w.pid}@{socket.gethostname()}"])
             doomed.kill()
-            killed_at = time.monotonic()
             in_flight = busy[f"{doomed.pid}@{socket.gethostname()}"]
-            results = await asyncio.wait_for(
-                asyncio.gather(gig_batch.result(), special_batch.result()), 40
-            )
-            recovered_in = time.monotonic() - killed_at
+            try:
+                results = await asyncio.wait_for(
+                    asyncio.gather(gig_batch.result(), special_batch.result()), 60
+                )
+            finally:
+                sampling.cancel()
     finally:
         admin(lean_sandbox, "DELETE", "/_sandbox/faults")
     gig_summary, special_summary = results
-    assert gig_summary.outcomes == "c" * 150
+    assert gig_summary.outcomes == "c" * 900
     assert special_summary.outcomes == "c" * 90
     assert gig_summary.failures == special_summary.failures == []
     paid_gigs, paid_specials = await sandbox_state(lean_sandbox)
@@ -163,9 +243,10 @@ async def test_a_batch_survives_a_killed_worker_and_a_second_start_pays_nothing(
     assert {d: paid_specials[d] for d in paid_specials if d.startswith(batch)} == {
         item["description"]: 1 for item in specials
     }
-    assert in_flight > 0, busy  # the killed worker had payments in flight
-    assert recovered_in < 30
-    assert time.monotonic() - started < 50
+    assert in_flight > 0, busy  # the killed worker had slices in flight
+    stall = longest_stall(progress)
+    assert stall <= STALL_BOUND, (stall, progress)
+    assert time.monotonic() - started < 90
 
     # The same batches started again (no worker running): the earlier results, no new run.
     again = await start_batch(temporal_client, batch_id=batch, kind="gigs", items=gigs)

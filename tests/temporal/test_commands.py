@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.sandbox_process import SandboxProcess
-from tests.temporal.cluster import lean_script, worker_process
+from tests.temporal.cluster import admin, lean_script, worker_process
 from tests.temporal.test_batches import gig_items, sandbox_state
 
 pytestmark = pytest.mark.temporal
@@ -100,3 +100,74 @@ def test_the_import_with_a_bad_row_sends_nothing_to_temporal(
     )
     assert done.returncode == 2
     assert b"Nothing was sent" in done.stdout or b"nothing was sent" in done.stdout
+
+
+def test_workers_sharing_a_redis_budget_pay_at_most_its_rate_together(
+    temporal_address: str, lean_sandbox: SandboxProcess, logs: Path
+) -> None:
+    """Two workers with ``--redis-url`` and ``--rate-limit 20``: the fleet sends <= ~20/s.
+
+    Both workers pay slices (their identities are in the chunk's history); the sandbox's
+    POSTs counted every 0.25 s never rise faster than the one budget allows over 2 s
+    (each worker alone would allow 20/s: 40/s from two). Every gig is paid once.
+    """
+    import asyncio
+    import shutil
+
+    from temporalio.client import Client
+
+    from lean_async.temporal import chunk_id, start_batch
+
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must install redis-server")
+        pytest.skip("redis-server is not installed")
+    from tests.ratelimit.pace import redis_server
+
+    batch = f"paced-{uuid.uuid4().hex[:8]}"
+    items = gig_items(batch, 200)
+
+    def posts() -> tuple[float, int]:
+        counted = admin(lean_sandbox, "GET", "/_sandbox/requests")
+        return time.monotonic(), int(counted.get("POST /gig", 0))
+
+    async def pay() -> tuple[list[tuple[float, int]], set[str]]:
+        client = await Client.connect(temporal_address)
+        handle = await start_batch(
+            client, batch_id=batch, kind="gigs", items=items, slice_size=20, concurrency=16
+        )
+        result = asyncio.ensure_future(handle.result())
+        samples = [await asyncio.to_thread(posts)]
+        deadline = time.monotonic() + 60
+        while not result.done():
+            assert time.monotonic() < deadline, "the paced batch did not finish in 60 s"
+            await asyncio.wait({result}, timeout=0.25)
+            samples.append(await asyncio.to_thread(posts))
+        assert result.result().outcomes == "c" * 200
+        history = await client.get_workflow_handle(chunk_id(handle.id, 0)).fetch_history()
+        workers = {
+            e.activity_task_started_event_attributes.identity
+            for e in history.events
+            if e.HasField("activity_task_started_event_attributes")
+        }
+        return samples, workers
+
+    with redis_server() as url:
+        shared = ("--rate-limit", "20", "--redis-url", url)
+        with (
+            worker_process(temporal_address, lean_sandbox, logs / "a.log", *shared),
+            worker_process(temporal_address, lean_sandbox, logs / "b.log", *shared),
+        ):
+            samples, workers = asyncio.run(pay())
+    assert len(workers) == 2, workers
+    peak = max(
+        (later - sent) / (end - start)
+        for start, sent in samples
+        for end, later in samples
+        if end - start >= 2.0
+    )
+    assert peak <= 26, (peak, samples)
+    paid, _ = asyncio.run(sandbox_state(lean_sandbox))
+    assert {g: n for g, n in paid.items() if g.startswith(batch)} == {
+        item["gigId"]: 1 for item in items
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from temporalio.client import WorkflowExecutionStatus
 from lean_async.temporal import (
     BatchProgress,
     batch_progress,
+    chunk_id,
     follow_batch,
     run_worker,
+    slice_plan,
     start_batch,
 )
 
@@ -89,3 +92,104 @@ async def test_a_second_start_while_running_attaches_to_the_same_run(
     assert (one.id, one.run_id) == (two.id, two.run_id)
     assert one.status is WorkflowExecutionStatus.RUNNING
     await first.terminate("test over")
+
+
+def _slices(history: Any) -> list[tuple[float, float]]:
+    """(scheduled, closed) server times of each slice activity in a chunk's history."""
+    from temporalio.api.enums.v1 import EventType
+
+    scheduled: dict[int, float] = {}
+    spans = []
+    closing = {
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+        EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+        EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    }
+    for event in history.events:
+        at = event.event_time.ToDatetime().timestamp()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[event.event_id] = at
+        elif event.event_type in closing:
+            attributes = getattr(event, closing[event.event_type])
+            spans.append((scheduled.pop(attributes.scheduled_event_id), at))
+    assert not scheduled, "a slice never closed"
+    return spans
+
+
+async def test_chunks_overlap_and_slices_in_flight_never_exceed_the_slots(
+    temporal_client: Any,
+    temporal_address: str,
+    lean_sandbox: SandboxProcess,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """3 chunks of 5 slices, 4 slots: the next chunk starts before the last slice ends.
+
+    Read from the chunks' histories (server times): a chunk's first slice is scheduled
+    before the last slice of the chunk before it closes, and at no instant are more than
+    `slice_plan`'s 4 slices scheduled or running across the chunks.
+    """
+    from tests.temporal.cluster import admin
+
+    monkeypatch.setenv("LEAN_API_KEY", lean_sandbox.api_key)
+    monkeypatch.setenv("LEAN_BASE_URL", lean_sandbox.url)
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    stop, ready = asyncio.Event(), asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(temporal_address, task_queue=queue, on_ready=ready.set, stop=stop)
+    )
+    admin(
+        lean_sandbox,
+        "POST",
+        "/_sandbox/faults",
+        {"kind": "latency", "seconds": 0.03, "route": "POST /gig", "times": None},
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        batch = f"overlap-{uuid.uuid4().hex[:8]}"
+        assert slice_plan(8) == (4, 2)
+        handle = await start_batch(
+            temporal_client,
+            batch_id=batch,
+            kind="gigs",
+            items=gig_items(batch, 300),
+            chunk_size=100,
+            slice_size=20,
+            concurrency=8,
+            task_queue=queue,
+        )
+        summary = await asyncio.wait_for(handle.result(), 90)
+    finally:
+        admin(lean_sandbox, "DELETE", "/_sandbox/faults")
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+    assert summary.outcomes == "c" * 300
+    chunks = [
+        _slices(await temporal_client.get_workflow_handle(chunk_id(handle.id, n)).fetch_history())
+        for n in range(3)
+    ]
+    assert [len(spans) for spans in chunks] == [5, 5, 5]
+    for before, after in itertools.pairwise(chunks):
+        assert min(s for s, _ in after) < max(c for _, c in before)  # they overlap
+    # A slot frees (close) before the next chunk takes it (schedule): closes sort first.
+    moments = sorted(
+        [(c, 0) for spans in chunks for _, c in spans]
+        + [(s, 1) for spans in chunks for s, _ in spans]
+    )
+    in_flight = peak = 0
+    for _, opens in moments:
+        in_flight += 1 if opens else -1
+        peak = max(peak, in_flight)
+    assert peak <= 4
+    # History per chunk, whatever the batch's size: the batch's grows by a signal, a memo
+    # and a workflow task per chunk (1,000,000 items: ~6,000 events, far under 50,000).
+    batch_events = len((await handle.fetch_history()).events)
+    chunk_events = [
+        len(
+            (
+                await temporal_client.get_workflow_handle(chunk_id(handle.id, n)).fetch_history()
+            ).events
+        )
+        for n in range(3)
+    ]
+    assert batch_events <= 12 + 8 * 3, batch_events  # measured 26
+    assert max(chunk_events) <= 14 * 5 + 20, chunk_events  # per slice, not per item: 61-71
