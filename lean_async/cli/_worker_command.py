@@ -21,6 +21,7 @@ from typing import NoReturn
 import click
 
 from lean_async import _config
+from lean_async._secrets import Secret
 from lean_async.cli._console import make_console, target_line
 
 __all__ = ["exit_now", "worker"]
@@ -83,6 +84,9 @@ def worker(
     redis_url: str | None,
 ) -> None:
     """Run a payroll worker: pays the batches started with --temporal."""
+    # The URL may hold a Redis password: only its redacting holder stays in this frame.
+    redis = None if redis_url is None else Secret(redis_url)
+    del redis_url
     try:
         from lean_async.temporal import DEFAULT_STICKY_TIMEOUT, TASK_QUEUE, run_worker
     except ImportError as exc:
@@ -112,7 +116,7 @@ def worker(
                 sticky_timeout=sticky_timeout or DEFAULT_STICKY_TIMEOUT,
                 on_ready=ready,
                 rate_limit=rate_limit,
-                redis_url=redis_url,
+                redis_url=redis,
             )
         )
         console.print("Worker stopped.", markup=False)

@@ -18,6 +18,7 @@ from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from lean_async._client import LeanClient
+from lean_async._secrets import Secret
 from lean_async.temporal._activities import PayrollActivities
 from lean_async.temporal._starter import TASK_QUEUE
 from lean_async.temporal._workflows import PayrollBatch, PayrollChunk
@@ -110,7 +111,7 @@ async def run_worker(
     on_ready: Callable[[], None] | None = None,
     stop: asyncio.Event | None = None,
     rate_limit: float | None = None,
-    redis_url: str | None = None,
+    redis_url: str | Secret[str] | None = None,
 ) -> None:
     """Run a payroll worker against the Temporal server at *address* until SIGINT/SIGTERM.
 
@@ -122,19 +123,23 @@ async def run_worker(
 
     *rate_limit* caps this worker's requests per second; with *redis_url* (needs the
     ``redis`` extra) the workers share one budget in that Redis (`RedisRateLimiter`,
-    *rate_limit* then caps the whole fleet), paced to what Lean answers.
+    *rate_limit* then caps the whole fleet), paced to what Lean answers. The URL may
+    hold a password: it is kept in a redacting `Secret` from the first line on, so no
+    frame an exception passes through holds it.
 
     Raises:
         LeanError: the environment does not configure a client (no API key...).
         ValueError: *rate_limit* is not a positive number.
     """
+    redis = redis_url if isinstance(redis_url, Secret | None) else Secret(redis_url)
+    del redis_url
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
     stop = stop or asyncio.Event()
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with _limiter(redis_url, rate_limit) as limits, LeanClient(**limits) as lean:
+        async with _limiter(redis, rate_limit) as limits, LeanClient(**limits) as lean:
             client = await Client.connect(
                 address,
                 namespace=namespace,
@@ -165,7 +170,7 @@ async def run_worker(
 
 @contextlib.asynccontextmanager
 async def _limiter(
-    redis_url: str | None, rate_limit: float | None
+    redis_url: Secret[str] | None, rate_limit: float | None
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the `LeanClient` arguments pacing this worker; close the Redis client after."""
     if redis_url is None:
@@ -175,7 +180,7 @@ async def _limiter(
 
     from lean_async.ratelimit import RedisRateLimiter
 
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = aioredis.Redis.from_url(redis_url.get_secret_value())
     try:
         yield {"rate_limiter": RedisRateLimiter(redis, rate_limit=rate_limit)}
     finally:
