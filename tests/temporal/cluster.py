@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -173,3 +174,19 @@ def longest_stall(progress: list[tuple[float, int]]) -> float:
                 longest = max(longest, at - since)
             since, last = at, done
     return longest
+
+
+async def slices_in_flight(client: Any, batch_ids: list[str]) -> Counter[str]:
+    """Count the started, unfinished slices of each worker identity (``pid@host``)."""
+    from lean_async.temporal import batch_progress
+
+    count: Counter[str] = Counter()
+    for batch_id in batch_ids:
+        for chunk in (await batch_progress(client, batch_id)).running_chunks:
+            description = await client.get_workflow_handle(chunk).describe()
+            count.update(
+                a.last_worker_identity
+                for a in description.raw_description.pending_activities
+                if a.last_worker_identity and a.state == 2  # PENDING_ACTIVITY_STATE_STARTED
+            )
+    return count

@@ -43,6 +43,7 @@ from tests.temporal.cluster import (
     admin,
     dev_server,
     longest_stall,
+    slices_in_flight,
     temporal_binary,
     worker_process,
 )
@@ -111,15 +112,8 @@ async def _in_process(
 
 
 async def _busiest(client: Client, batch: str, workers: list[WorkerProcess]) -> tuple[Any, int]:
-    """Return the worker with the most slices in flight, and how many calls that is."""
-    count: Counter[str] = Counter()
-    for chunk in (await batch_progress(client, batch)).running_chunks:
-        description = await client.get_workflow_handle(chunk).describe()
-        count.update(
-            a.last_worker_identity
-            for a in description.raw_description.pending_activities
-            if a.last_worker_identity and a.state == 2  # PENDING_ACTIVITY_STATE_STARTED
-        )
+    """Return the worker with the most slices in flight, and how many that is."""
+    count = await slices_in_flight(client, [batch])
     host = socket.gethostname()
     doomed = max(workers, key=lambda w: count[f"{w.pid}@{host}"])
     return doomed, count[f"{doomed.pid}@{host}"]

@@ -15,7 +15,7 @@ import pytest
 
 from lean_async import LeanClient
 from tests.chaos.sandbox_process import SandboxProcess
-from tests.temporal.cluster import admin, longest_stall, worker_process
+from tests.temporal.cluster import admin, longest_stall, slices_in_flight, worker_process
 
 pytest.importorskip("temporalio")
 
@@ -149,20 +149,6 @@ async def test_a_slice_killed_mid_way_resumes_without_repeating_finished_items(
     assert repeated < reported
 
 
-async def _in_flight(client: Any, batch_ids: list[str]) -> Counter[str]:
-    """Count the started, unfinished slices of each worker identity (``pid@host``)."""
-    count: Counter[str] = Counter()
-    for batch_id in batch_ids:
-        for chunk in (await batch_progress(client, batch_id)).running_chunks:
-            description = await client.get_workflow_handle(chunk).describe()
-            count.update(
-                a.last_worker_identity
-                for a in description.raw_description.pending_activities
-                if a.last_worker_identity and a.state == 2  # started
-            )
-    return count
-
-
 async def _sample(client: Any, workflow_id: str, into: list[tuple[float, int]]) -> None:
     """Append (seconds, items done) every 0.05 s until cancelled."""
     started = time.monotonic()
@@ -222,7 +208,7 @@ async def test_a_batch_survives_a_killed_worker_and_a_second_start_pays_nothing(
             sampling = asyncio.create_task(_sample(temporal_client, gig_batch.id, progress))
             await _wait_for_done(temporal_client, gig_batch.id, 270, within=60)
             # Kill the worker with the most slices in flight, at once.
-            busy = await _in_flight(temporal_client, [gig_batch.id, special_batch.id])
+            busy = await slices_in_flight(temporal_client, [gig_batch.id, special_batch.id])
             doomed = max((one, two), key=lambda w: busy[f"{w.pid}@{socket.gethostname()}"])
             doomed.kill()
             in_flight = busy[f"{doomed.pid}@{socket.gethostname()}"]

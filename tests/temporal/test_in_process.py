@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +32,11 @@ from lean_async.temporal import (
 pytestmark = pytest.mark.temporal
 
 
-async def test_an_in_process_worker_pays_reports_and_stops(
-    temporal_client: Any,
-    temporal_address: str,
-    lean_sandbox: SandboxProcess,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    """Special payments in 2 chunks, one bad: progress is followed, the summary is exact."""
+@contextlib.asynccontextmanager
+async def _worker(
+    temporal_address: str, lean_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
+    """Run `run_worker` in this process on a queue of its own; yield the queue once it polls."""
     monkeypatch.setenv("LEAN_API_KEY", lean_sandbox.api_key)
     monkeypatch.setenv("LEAN_BASE_URL", lean_sandbox.url)
     queue = f"q-{uuid.uuid4().hex[:8]}"
@@ -47,6 +46,21 @@ async def test_an_in_process_worker_pays_reports_and_stops(
     )
     try:
         await asyncio.wait_for(ready.wait(), 30)
+        yield queue
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+
+
+async def test_an_in_process_worker_pays_reports_and_stops(
+    temporal_client: Any,
+    temporal_address: str,
+    lean_sandbox: SandboxProcess,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Special payments in 2 chunks, one bad: progress is followed, the summary is exact."""
+    async with _worker(temporal_address, lean_sandbox, monkeypatch) as queue:
         batch = f"inproc-{uuid.uuid4().hex[:8]}"
         items = special_items(batch, 7)
         items[5]["amount"] = "0"
@@ -64,9 +78,6 @@ async def test_an_in_process_worker_pays_reports_and_stops(
             follow_batch(temporal_client, handle, seen.append, every=0.05), 40
         )
         final = await batch_progress(temporal_client, handle.id)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
     assert summary.outcomes == "cccccfc"
     assert summary.failed == {"ValidationError": 1}
     assert summary.failures[0].index == 5
@@ -130,13 +141,6 @@ async def test_chunks_overlap_and_slices_in_flight_never_exceed_the_slots(
     """
     from tests.temporal.cluster import admin
 
-    monkeypatch.setenv("LEAN_API_KEY", lean_sandbox.api_key)
-    monkeypatch.setenv("LEAN_BASE_URL", lean_sandbox.url)
-    queue = f"q-{uuid.uuid4().hex[:8]}"
-    stop, ready = asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(
-        run_worker(temporal_address, task_queue=queue, on_ready=ready.set, stop=stop)
-    )
     admin(
         lean_sandbox,
         "POST",
@@ -144,24 +148,22 @@ async def test_chunks_overlap_and_slices_in_flight_never_exceed_the_slots(
         {"kind": "latency", "seconds": 0.03, "route": "POST /gig", "times": None},
     )
     try:
-        await asyncio.wait_for(ready.wait(), 30)
-        batch = f"overlap-{uuid.uuid4().hex[:8]}"
-        assert slice_plan(8) == (4, 2)
-        handle = await start_batch(
-            temporal_client,
-            batch_id=batch,
-            kind="gigs",
-            items=gig_items(batch, 300),
-            chunk_size=100,
-            slice_size=20,
-            concurrency=8,
-            task_queue=queue,
-        )
-        summary = await asyncio.wait_for(handle.result(), 90)
+        async with _worker(temporal_address, lean_sandbox, monkeypatch) as queue:
+            batch = f"overlap-{uuid.uuid4().hex[:8]}"
+            assert slice_plan(8) == (4, 2)
+            handle = await start_batch(
+                temporal_client,
+                batch_id=batch,
+                kind="gigs",
+                items=gig_items(batch, 300),
+                chunk_size=100,
+                slice_size=20,
+                concurrency=8,
+                task_queue=queue,
+            )
+            summary = await asyncio.wait_for(handle.result(), 90)
     finally:
         admin(lean_sandbox, "DELETE", "/_sandbox/faults")
-        stop.set()
-        await asyncio.wait_for(worker, 30)
     assert summary.outcomes == "c" * 300
     chunks = [
         _slices(await temporal_client.get_workflow_handle(chunk_id(handle.id, n)).fetch_history())
