@@ -64,6 +64,7 @@ _NO_TIMEOUT: Final = aiohttp.ClientTimeout(
 )
 _HTTP_VERSIONS: Final = {(1, 1): b"HTTP/1.1", (1, 0): b"HTTP/1.0"}
 _URL_CACHE_SIZE: Final = 256
+_HEADER_CACHE_SIZE: Final = 256
 _READ: Final = httpx.ByteStream(b"")
 
 # The request headers this base looks at, by lowercased name. aiohttp adds the first
@@ -169,6 +170,9 @@ class AiohttpTransport(AuthorizingTransport):
         self._closed = False
         self._timeouts: tuple[object, aiohttp.ClientTimeout] = (None, _NO_TIMEOUT)
         self._urls: dict[int, tuple[httpx.URL, yarl.URL, bytes | None]] = {}
+        # Each header entry LeanClient sends again and again (those of its templates),
+        # with what _entries makes of it; never an Authorization entry.
+        self._converted: dict[tuple[bytes, bytes], tuple[int, tuple[str, str]]] = {}
 
     def __repr__(self) -> str:
         # getattr: a constructor refusing its arguments leaves a half-built object,
@@ -215,7 +219,7 @@ class AiohttpTransport(AuthorizingTransport):
         data = _body(request)
         url, host = self._url(request.url)
         # No Authorization value in `entries`: a frame's locals must not show one.
-        entries, present, held = _entries(request.headers, host, data)
+        entries, present, held = _entries(request.headers, host, data, self._converted)
         if authorization is not None and held == _OTHER:
             request.headers["Authorization"] = REDACTED_AUTHORIZATION  # not the one sent
         missing = ~present & (15 if data is not None or request.method in _TYPED_METHODS else 7)
@@ -361,7 +365,10 @@ class AiohttpTransport(AuthorizingTransport):
 
 
 def _entries(
-    headers: httpx.Headers, host: bytes | None, data: bytes | None
+    headers: httpx.Headers,
+    host: bytes | None,
+    data: bytes | None,
+    converted: dict[tuple[bytes, bytes], tuple[int, tuple[str, str]]] | None = None,
 ) -> tuple[list[tuple[str, str]], int, int]:
     """Return the request's headers for aiohttp, which of aiohttp's automatic ones it
     has, and what its Authorization header holds.
@@ -370,29 +377,38 @@ def _entries(
     headers aiohttp writes itself when they would be the same: ``Host`` from the URL,
     ``Content-Length`` from the body and, on HTTP/1.1, ``Connection: keep-alive``.
     aiohttp takes str headers and writes them back as UTF-8 (a byte-exact round trip).
+    *converted* keeps what was made of each entry with a name looked at here (a
+    template's), so that the next request with the same entry skips the work.
     """
     entries: list[tuple[str, str]] = []
     present = 0
     held = _NO_AUTHORIZATION
-    looked_at = _LOOKED_AT.get
-    for name, value in headers.raw:
-        kind = looked_at(name.lower(), 0)
+    for pair in headers.raw:
+        known = None if converted is None else converted.get(pair)
+        if known is None:
+            name, value = pair
+            kind = _LOOKED_AT.get(name.lower(), 0)
+            if kind == _AUTHORIZATION:  # never decoded, never kept
+                held = _MARKER if value == _REDACTED and held != _OTHER else _OTHER
+                continue
+            known = (kind, (name.decode(), value.decode()))
+            if kind and converted is not None:
+                if len(converted) >= _HEADER_CACHE_SIZE:
+                    converted.clear()
+                converted[pair] = known
+        kind, entry = known
         if kind:
             if kind < _HOST:
                 present |= kind
             elif kind == _HOST:
-                if value == host:
+                if pair[1] == host:
                     continue
             elif kind == _CONTENT_LENGTH:
-                if data is not None and value == str(len(data)).encode("ascii"):
+                if data is not None and entry[1] == str(len(data)):
                     continue
-            elif kind == _CONNECTION:
-                if value.lower() == b"keep-alive":
-                    continue
-            else:
-                held = _MARKER if value == _REDACTED and held != _OTHER else _OTHER
+            elif pair[1].lower() == b"keep-alive":  # Connection
                 continue
-        entries.append((name.decode(), value.decode()))
+        entries.append(entry)
     return entries, present, held
 
 

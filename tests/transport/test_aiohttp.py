@@ -264,6 +264,37 @@ def test_a_content_length_that_differs_from_the_body_is_kept() -> None:
     assert lengths(None) == ["5"]
 
 
+def test_header_conversions_are_kept_but_never_a_credential() -> None:
+    """The kept conversions give what converting afresh gives, and hold no Authorization."""
+    live = "Basic c2tfbGl2ZV9TRUNSRVQ6"
+    kept: dict[tuple[bytes, bytes], tuple[int, tuple[str, str]]] = {}
+    for attempt in range(3):
+        request = httpx.Request(
+            "POST",
+            "http://127.0.0.1:1/api/gig",
+            headers={
+                "Accept": "application/json",
+                "Authorization": live,
+                "Connection": "keep-alive",
+                "Idempotency-Key": f"k-{attempt}",
+                "X-Note": "caf\u00e9".encode(),
+            },
+            content=b'{"a":1}',
+        )
+        fresh = _entries(request.headers, b"127.0.0.1:1", request.content)
+        assert _entries(request.headers, b"127.0.0.1:1", request.content, kept) == fresh
+        entries, _, held = fresh
+        assert ("Idempotency-Key", f"k-{attempt}") in entries
+        assert all(
+            name.lower() not in {"authorization", "connection", "host"} for name, _ in entries
+        )
+        assert held == 2  # a value other than the marker: it is redacted before the send
+    assert kept  # Accept, Host, Content-Type, Content-Length, Connection are kept
+    assert not [pair for pair in kept if pair[0].lower() == b"authorization"]
+    assert "c2tfbGl2ZV9TRUNSRVQ6" not in repr(kept)
+    assert not [pair for pair in kept if pair[0].lower() == b"idempotency-key"]
+
+
 async def test_a_streaming_request_body_is_refused(transport: AiohttpTransport) -> None:
     """A request body not built as bytes is refused before anything is sent."""
 
