@@ -46,7 +46,7 @@ from lean_async.transport import extensions as ext
 from lean_async.transport._connect_errors import HttpxErrorsTransport, ProxyAnswersTransport
 from lean_async.transport._loops import LoopPools
 from lean_async.transport._network import CertTypes, NetworkSettings, VerifyTypes, take_proxy
-from lean_async.transport._redact import Redactor
+from lean_async.transport._redact import REDACTED_AUTHORIZATION, Redactor
 from lean_async.transport.caller import CallerClientTransport
 from lean_async.transport.errors import response_text
 from lean_async.transport.idempotency import new_key
@@ -117,6 +117,9 @@ class _Shared:
                 "Accept-Encoding": "gzip, deflate",
                 "Connection": "keep-alive",
                 "User-Agent": _USER_AGENT,
+                # Never the credential: the auth layer writes that where it is sent
+                # (over the aiohttp base, without touching the request at all).
+                "Authorization": REDACTED_AUTHORIZATION,
             },
         )
 

@@ -140,3 +140,30 @@ def test_the_url_cache_stays_bounded() -> None:
     for index in range(2_000):
         assert str(base.join(f"gig/g-{index}")) == f"{BASE}gig/g-{index}"
     assert len(base._joined) <= 256
+
+
+def test_each_body_gets_its_own_length_and_the_templates_stay_bounded() -> None:
+    """Bodies of many lengths, repeated, each carry their own Content-Length, and no
+    request shares its headers with another (the per-length templates are copied)."""
+    factory = RequestFactory(BASE, DEFAULTS)
+    for round_ in range(2):
+        for size in range(200):
+            body = {"d": "x" * size}
+            request = factory.build(
+                "POST", "gig", json=body, idempotency_key=f"k-{round_}-{size}", extensions={}
+            )
+            assert request.headers["content-length"] == str(len(request.content))
+            assert request.headers.get_list("idempotency-key") == [f"k-{round_}-{size}"]
+            assert json.loads(request.content) == body
+    assert len(factory._sized) <= 64
+    again = factory.build("POST", "gig", json={"d": ""}, idempotency_key="k", extensions={})
+    assert again.headers.get_list("idempotency-key") == ["k"]
+
+
+def test_a_post_without_a_body_says_its_length_is_zero() -> None:
+    """A body method with no JSON carries Content-Length: 0, as httpx would send it."""
+    request = RequestFactory(BASE, DEFAULTS).build(
+        "POST", "gig/g-1/cancel", json=None, idempotency_key="k", extensions={}
+    )
+    assert request.headers["content-length"] == "0"
+    assert "content-type" not in request.headers

@@ -64,9 +64,9 @@ class CallRecord:
         )
 
 
-def current_call() -> CallRecord | None:
-    """Return the traced logical call running in this context, if any."""
-    return _current.get()
+# The context variable's own getter: no Python frame of ours on every attempt's path.
+current_call: Callable[[], CallRecord | None] = _current.get
+"""Return the traced logical call running in this context, if any."""
 
 
 def error_type(error: BaseException) -> str:

@@ -3,7 +3,9 @@
 The default base of `LeanClient` (``backend="aiohttp"``). It sends an
 `httpx.Request` as it is (the layers above have finished it; the ``Host``,
 ``Content-Length`` and ``Connection: keep-alive`` headers are left to aiohttp when it
-writes the same) and hands back an
+writes the same). Under `AuthTransport` it writes the ``Authorization`` header itself,
+from the credential's holder, into the headers handed to aiohttp: the request never
+holds the credential (`AuthorizingTransport`). It hands back an
 `httpx.Response` whose body streams from aiohttp, so the response-limit layer can
 refuse a large body chunk by chunk.
 
@@ -33,15 +35,17 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 import warnings
-from collections.abc import AsyncIterator, Mapping
-from typing import Final
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from typing import Any, Final
 
 import aiohttp
 import httpx
 import yarl
 from multidict import CIMultiDict
 
+from lean_async._secrets import Secret
 from lean_async.transport import _private_state
+from lean_async.transport._authorizing import AuthorizingTransport
 from lean_async.transport._connect_errors import (
     ProxyAuthenticationError,
     ProxyConnectError,
@@ -49,6 +53,7 @@ from lean_async.transport._connect_errors import (
     certificate_error,
 )
 from lean_async.transport._network import ProxySettings
+from lean_async.transport._redact import REDACTED_AUTHORIZATION
 
 __all__ = ["AiohttpTransport"]
 
@@ -57,15 +62,46 @@ _Timeouts = Mapping[str, float | None]
 _NO_TIMEOUT: Final = aiohttp.ClientTimeout(
     total=None, connect=None, sock_read=None, sock_connect=None
 )
-# aiohttp adds these when a request lacks them; the request is sent as it is instead.
-_SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 _HTTP_VERSIONS: Final = {(1, 1): b"HTTP/1.1", (1, 0): b"HTTP/1.0"}
 _URL_CACHE_SIZE: Final = 256
-_WRITTEN_BY_AIOHTTP: Final = frozenset({b"host", b"content-length", b"connection"})
+_HEADER_CACHE_SIZE: Final = 256
 _READ: Final = httpx.ByteStream(b"")
 
+# The request headers this base looks at, by lowercased name. aiohttp adds the first
+# four when a request lacks them (bits: which ones the request has); the request is sent
+# as it is instead. It writes Host, Content-Length and Connection itself, so those are
+# left to it when it would write the same. Authorization is written apart (see _send).
+_ACCEPT, _ACCEPT_ENCODING, _USER_AGENT, _CONTENT_TYPE = 1, 2, 4, 8
+_HOST, _CONTENT_LENGTH, _CONNECTION, _AUTHORIZATION = 16, 32, 64, 128
+_LOOKED_AT: Final = {
+    b"accept": _ACCEPT,
+    b"accept-encoding": _ACCEPT_ENCODING,
+    b"user-agent": _USER_AGENT,
+    b"content-type": _CONTENT_TYPE,
+    b"host": _HOST,
+    b"content-length": _CONTENT_LENGTH,
+    b"connection": _CONNECTION,
+    b"authorization": _AUTHORIZATION,
+}
+_AUTO_NAMES: Final = (
+    (_ACCEPT, "Accept"),
+    (_ACCEPT_ENCODING, "Accept-Encoding"),
+    (_USER_AGENT, "User-Agent"),
+    (_CONTENT_TYPE, "Content-Type"),
+)
+# aiohttp's skip_auto_headers for each set of missing names (a bit mask): usually none
+# is missing, and aiohttp's own path without skip_auto_headers is the cheap one.
+_SKIP: Final = tuple(
+    tuple(name for bit, name in _AUTO_NAMES if missing & bit) for missing in range(16)
+)
+# aiohttp sets a Content-Type on these (and on any request with a body) unless told not.
+_TYPED_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+_REDACTED: Final = REDACTED_AUTHORIZATION.encode()
+# What a request's Authorization header holds: none, the redacted marker, anything else.
+_NO_AUTHORIZATION, _MARKER, _OTHER = 0, 1, 2
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+
+class AiohttpTransport(AuthorizingTransport):
     """Sends each request over an aiohttp session: the base of `build_stack`.
 
     Without *session* it creates its own on first use, inside the running loop: a
@@ -134,6 +170,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._closed = False
         self._timeouts: tuple[object, aiohttp.ClientTimeout] = (None, _NO_TIMEOUT)
         self._urls: dict[int, tuple[httpx.URL, yarl.URL, bytes | None]] = {}
+        # Each header entry LeanClient sends again and again (those of its templates),
+        # with what _entries makes of it; never an Authorization entry.
+        self._converted: dict[tuple[bytes, bytes], tuple[int, tuple[str, str]]] = {}
 
     def __repr__(self) -> str:
         # getattr: a constructor refusing its arguments leaves a half-built object,
@@ -142,8 +181,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limit = getattr(self, "_max_connections", None)
         return f"AiohttpTransport({owner}, max_connections={limit})"
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_async_request(self, request: httpx.Request) -> Coroutine[Any, Any, httpx.Response]:
         """Send *request* and return its response, the body still to be read.
+
+        Returns the coroutine of the send (no frame of its own; awaited alike).
 
         Args:
             request: the request to send, headers and body final.
@@ -156,6 +197,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             httpx.TransportError: sending failed (see the module docstring).
             RuntimeError: the transport is closed.
         """
+        return self._send(request, None)
+
+    def send_authorized(
+        self, request: httpx.Request, authorization: Secret[str]
+    ) -> Coroutine[Any, Any, httpx.Response]:
+        """Send *request* as `handle_async_request` does, with ``Authorization`` written here.
+
+        See `AuthorizingTransport.send_authorized`.
+        """
+        return self._send(request, authorization)
+
+    async def _send(
+        self, request: httpx.Request, authorization: Secret[str] | None
+    ) -> httpx.Response:
         session = self._session
         if session is None:
             session = self._open_session()
@@ -163,6 +218,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise RuntimeError("the AiohttpTransport is closed")
         data = _body(request)
         url, host = self._url(request.url)
+        # No Authorization value in `entries`: a frame's locals must not show one.
+        entries, present, held = _entries(request.headers, host, data, self._converted)
+        if authorization is not None and held == _OTHER:
+            request.headers["Authorization"] = REDACTED_AUTHORIZATION  # not the one sent
+        missing = ~present & (15 if data is not None or request.method in _TYPED_METHODS else 7)
         timeouts = request.extensions.get("timeout")
         slots = self._slots
         if slots is not None:
@@ -177,11 +237,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 url,
                 # Built in the call, not kept in a local: an exception passing through
                 # this frame must not find a copy holding the live Authorization.
-                headers=_headers(request.headers, host, data),
+                headers=_with_authorization(entries, authorization, request, held),
                 data=data,
                 allow_redirects=False,
                 timeout=self._client_timeout(timeouts),
                 proxy_headers=self._proxy_headers(),
+                skip_auto_headers=_SKIP[missing] if missing and self._owns_session else None,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = _mapped(exc, request)
@@ -232,7 +293,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
             raise_for_status=False,
             # LeanClient resolves the environment itself (lean_async.transport._network).
             trust_env=False,
@@ -304,30 +364,75 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return client_timeout
 
 
-def _headers(headers: httpx.Headers, host: bytes | None, data: bytes | None) -> CIMultiDict[str]:
-    """Return the request's headers for aiohttp, less those aiohttp writes the same.
+def _entries(
+    headers: httpx.Headers,
+    host: bytes | None,
+    data: bytes | None,
+    converted: dict[tuple[bytes, bytes], tuple[int, tuple[str, str]]] | None = None,
+) -> tuple[list[tuple[str, str]], int, int]:
+    """Return the request's headers for aiohttp, which of aiohttp's automatic ones it
+    has, and what its Authorization header holds.
 
-    aiohttp takes str headers and writes them back as UTF-8 (a byte-exact round trip),
-    handed over as a CIMultiDict, which it merges at half the cost of a list. It writes
-    ``Host`` from the URL, ``Content-Length`` from the body and, on HTTP/1.1, needs no
-    ``Connection: keep-alive``: each of those is left to it when it would be the same.
+    The entries leave out ``Authorization`` (`_with_authorization` adds it) and the
+    headers aiohttp writes itself when they would be the same: ``Host`` from the URL,
+    ``Content-Length`` from the body and, on HTTP/1.1, ``Connection: keep-alive``.
+    aiohttp takes str headers and writes them back as UTF-8 (a byte-exact round trip).
+    *converted* keeps what was made of each entry with a name looked at here (a
+    template's), so that the next request with the same entry skips the work.
     """
+    entries: list[tuple[str, str]] = []
+    present = 0
+    held = _NO_AUTHORIZATION
+    for pair in headers.raw:
+        known = None if converted is None else converted.get(pair)
+        if known is None:
+            name, value = pair
+            kind = _LOOKED_AT.get(name.lower(), 0)
+            if kind == _AUTHORIZATION:  # never decoded, never kept
+                held = _MARKER if value == _REDACTED and held != _OTHER else _OTHER
+                continue
+            known = (kind, (name.decode(), value.decode()))
+            if kind and converted is not None:
+                if len(converted) >= _HEADER_CACHE_SIZE:
+                    converted.clear()
+                converted[pair] = known
+        kind, entry = known
+        if kind:
+            if kind < _HOST:
+                present |= kind
+            elif kind == _HOST:
+                if pair[1] == host:
+                    continue
+            elif kind == _CONTENT_LENGTH:
+                if data is not None and entry[1] == str(len(data)):
+                    continue
+            elif pair[1].lower() == b"keep-alive":  # Connection
+                continue
+        entries.append(entry)
+    return entries, present, held
+
+
+def _with_authorization(
+    entries: list[tuple[str, str]],
+    authorization: Secret[str] | None,
+    request: httpx.Request,
+    held: int,
+) -> CIMultiDict[str]:
+    """Return aiohttp's headers: *entries* and the Authorization header to send.
+
+    That is *authorization*'s value when given, else the request's own header. Each is
+    taken out only inside the expression that builds the result.
+    """
+    if authorization is not None:
+        return CIMultiDict(entries, Authorization=authorization.get_secret_value())
+    if held == _NO_AUTHORIZATION:
+        return CIMultiDict(entries)
     return CIMultiDict(
         [
-            (name.decode(), value.decode())
-            for name, value in headers.raw
-            if name.lower() not in _WRITTEN_BY_AIOHTTP
-            or not _same_as_written(name.lower(), value, host, data)
+            *entries,
+            *(("Authorization", value) for value in request.headers.get_list("Authorization")),
         ]
     )
-
-
-def _same_as_written(lowered: bytes, value: bytes, host: bytes | None, data: bytes | None) -> bool:
-    if lowered == b"host":
-        return value == host
-    if lowered == b"content-length":
-        return data is not None and value == str(len(data)).encode("ascii")
-    return value.lower() == b"keep-alive"  # Connection
 
 
 def _response(

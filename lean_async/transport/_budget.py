@@ -81,5 +81,7 @@ class RetryBudget:
 
     def record_success(self) -> None:
         """Put *success_refund* tokens back after a successful call, up to *capacity*."""
+        if self._tokens >= self.capacity:
+            return  # full, as it usually is: nothing to put back, no lock to take
         with self._lock:
             self._tokens = min(self.capacity, self._tokens + self.success_refund)

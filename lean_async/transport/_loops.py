@@ -32,6 +32,8 @@ from typing import Any, Final
 
 import httpx
 
+from lean_async._secrets import Secret
+from lean_async.transport._authorizing import AuthorizingTransport, send_with_header
 from lean_async.transport._private_state import abandon
 
 __all__ = ["LoopPools"]
@@ -53,7 +55,7 @@ class _Pool:
         self.done = False  # closed or dropped: claimed under the registry's lock
 
 
-class LoopPools(httpx.AsyncBaseTransport):
+class LoopPools(AuthorizingTransport):
     """Sends each request through the pool of the running event loop, made on first use.
 
     Thread-safe: several threads, each running its own loop, may send at once.
@@ -92,6 +94,23 @@ class LoopPools(httpx.AsyncBaseTransport):
         if last_loop is not loop or pool is None:
             pool = self._pool_for(loop)
         return pool.handle_async_request(request)
+
+    def send_authorized(
+        self, request: httpx.Request, authorization: Secret[str]
+    ) -> Coroutine[Any, Any, httpx.Response]:
+        """Send *request* through the running loop's pool with *authorization* on.
+
+        The pool writes the header itself when it can (the aiohttp base); otherwise the
+        header is stored in the request for the send and redacted after
+        (`send_with_header`).
+        """
+        loop = asyncio.get_running_loop()
+        last_loop, pool = self._last
+        if last_loop is not loop or pool is None:
+            pool = self._pool_for(loop)
+        if isinstance(pool, AuthorizingTransport):
+            return pool.send_authorized(request, authorization)
+        return send_with_header(pool, request, authorization)
 
     def _pool_for(self, loop: asyncio.AbstractEventLoop) -> httpx.AsyncBaseTransport:
         dead: list[_Pool] = []

@@ -51,8 +51,9 @@ def build_stack(
           |                       attempt, traceparent injected (absent without telemetry)
         ResponseLimitTransport    reads each body, refusing one above max_response_bytes
           |
-        AuthTransport             HTTP Basic, API key as username, empty password,
-          |                       redacted on the request once it is sent
+        AuthTransport             HTTP Basic, API key as username, empty password: the
+          |                       aiohttp base writes it itself; other bases get it on
+          |                       the request, redacted once it is sent
         base                      httpx.AsyncHTTPTransport, or any AsyncBaseTransport
 
     Args:

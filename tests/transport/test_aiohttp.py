@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import gzip
 import socket
@@ -20,9 +21,15 @@ from lean_async._config import Secret
 from lean_async._endpoints.validate import special_payment_body
 from lean_async.errors import APIResponseValidationError
 from lean_async.sandbox import DropAfterCommit, ManualClock, Sandbox, ServerError, running_server
-from lean_async.transport import ResponseLimitTransport, RetryBudget, RetryPolicy, build_stack
+from lean_async.transport import (
+    AuthTransport,
+    ResponseLimitTransport,
+    RetryBudget,
+    RetryPolicy,
+    build_stack,
+)
 from lean_async.transport import extensions as ext
-from lean_async.transport._aiohttp import AiohttpTransport, _headers
+from lean_async.transport._aiohttp import AiohttpTransport, _entries
 from tests.transport.helpers import Sleep
 
 TIMEOUTS = {"connect": 1.0, "read": 1.0, "write": 1.0, "pool": 1.0}
@@ -247,9 +254,45 @@ async def test_headers_aiohttp_writes_are_left_to_it_only_when_the_same(
 def test_a_content_length_that_differs_from_the_body_is_kept() -> None:
     """Only a Content-Length aiohttp would write the same is left to it."""
     request = httpx.Request("POST", "http://127.0.0.1:1/", headers={"Content-Length": "5"})
-    assert _headers(request.headers, b"127.0.0.1:1", b"{}").getall("Content-Length") == ["5"]
-    assert _headers(request.headers, b"127.0.0.1:1", b"12345").get("Content-Length") is None
-    assert _headers(request.headers, b"127.0.0.1:1", None).getall("Content-Length") == ["5"]
+
+    def lengths(data: bytes | None) -> list[str]:
+        entries, _, _ = _entries(request.headers, b"127.0.0.1:1", data)
+        return [value for name, value in entries if name.lower() == "content-length"]
+
+    assert lengths(b"{}") == ["5"]
+    assert lengths(b"12345") == []
+    assert lengths(None) == ["5"]
+
+
+def test_header_conversions_are_kept_but_never_a_credential() -> None:
+    """The kept conversions give what converting afresh gives, and hold no Authorization."""
+    live = "Basic c2tfbGl2ZV9TRUNSRVQ6"
+    kept: dict[tuple[bytes, bytes], tuple[int, tuple[str, str]]] = {}
+    for attempt in range(3):
+        request = httpx.Request(
+            "POST",
+            "http://127.0.0.1:1/api/gig",
+            headers={
+                "Accept": "application/json",
+                "Authorization": live,
+                "Connection": "keep-alive",
+                "Idempotency-Key": f"k-{attempt}",
+                "X-Note": "caf\u00e9".encode(),
+            },
+            content=b'{"a":1}',
+        )
+        fresh = _entries(request.headers, b"127.0.0.1:1", request.content)
+        assert _entries(request.headers, b"127.0.0.1:1", request.content, kept) == fresh
+        entries, _, held = fresh
+        assert ("Idempotency-Key", f"k-{attempt}") in entries
+        assert all(
+            name.lower() not in {"authorization", "connection", "host"} for name, _ in entries
+        )
+        assert held == 2  # a value other than the marker: it is redacted before the send
+    assert kept  # Accept, Host, Content-Type, Content-Length, Connection are kept
+    assert not [pair for pair in kept if pair[0].lower() == b"authorization"]
+    assert "c2tfbGl2ZV9TRUNSRVQ6" not in repr(kept)
+    assert not [pair for pair in kept if pair[0].lower() == b"idempotency-key"]
 
 
 async def test_a_streaming_request_body_is_refused(transport: AiohttpTransport) -> None:
@@ -272,6 +315,53 @@ async def test_a_get_sends_no_body_headers(transport: AiohttpTransport) -> None:
     head = server.heads[0].lower()
     assert b"content-length" not in head
     assert b"content-type" not in head
+
+
+@pytest.mark.parametrize(
+    ("held", "left"),
+    [
+        ({"Authorization": "Basic [REDACTED]"}, ["Basic [REDACTED]"]),  # LeanClient's requests
+        ({"Authorization": "Bearer mine"}, ["Basic [REDACTED]"]),
+        ({}, []),
+    ],
+)
+async def test_under_the_auth_layer_the_credential_never_enters_the_request(
+    transport: AiohttpTransport, held: dict[str, str], left: list[str]
+) -> None:
+    """The base writes the header itself: the wire has the key, the request never does."""
+    token = base64.b64encode(b"sk_live_AIOHTTP_WRITES:").decode()
+    auth = AuthTransport(transport, Secret("sk_live_AIOHTTP_WRITES"))
+    async with RawServer(delay=0.2).running() as server:
+        request = get(server.url, headers=held)
+        sending = asyncio.create_task(auth.handle_async_request(request))
+        await server.reached.wait()  # the head is on the wire; the answer is held back
+        during = request.headers.get_list("Authorization")
+        await (await sending).aclose()
+    sent = [line for line in server.heads[0].split(b"\r\n") if line.lower().startswith(b"auth")]
+    assert sent == [f"Authorization: Basic {token}".encode()]
+    assert during == left
+    assert request.headers.get_list("Authorization") == left
+
+
+async def test_lean_client_requests_go_out_with_each_header_once() -> None:
+    """Over aiohttp a call sends its own headers once each, and aiohttp adds none."""
+    async with RawServer().running() as server:
+        base_url = server.url.split("/api/")[0] + "/api/"
+        async with LeanClient(api_key="sk_live_ONCE", base_url=base_url, max_retries=0) as lean:
+            await lean.request("POST", "x", json={"a": 1})
+            await lean.request("GET", "x")
+    for head in server.heads:
+        names = [line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:] if line]
+        assert len(names) == len(set(names)), names
+        assert {b"accept", b"accept-encoding", b"user-agent", b"authorization", b"host"} <= set(
+            names
+        )
+        assert b"connection" not in names
+    post, get_ = (head.lower() for head in server.heads)
+    assert b"content-type: application/json" in post
+    assert b"idempotency-key" in post
+    assert b"content-type" not in get_
+    assert b"content-length" not in get_
 
 
 async def test_a_body_that_arrived_whole_comes_back_read(transport: AiohttpTransport) -> None:
