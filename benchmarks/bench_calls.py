@@ -449,5 +449,4 @@ if __name__ == "__main__":
         asyncio.run(shortcuts(arguments.calls, arguments.rounds))
     else:
         asyncio.run(main(arguments.calls, arguments.rounds))
-    asyncio.run(main(arguments.calls, arguments.rounds))
     asyncio.run(pacing_alone(arguments.calls, arguments.rounds))

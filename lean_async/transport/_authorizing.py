@@ -10,6 +10,7 @@ credential at all, and nothing has to be stored or redacted in it.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Coroutine
 from typing import Any
 
@@ -21,9 +22,10 @@ from lean_async.transport._redact import REDACTED_AUTHORIZATION
 __all__ = ["AuthorizingTransport", "send_with_header"]
 
 
-class AuthorizingTransport(httpx.AsyncBaseTransport):
+class AuthorizingTransport(httpx.AsyncBaseTransport, abc.ABC):
     """A transport that writes the ``Authorization`` header itself while it sends."""
 
+    @abc.abstractmethod
     def send_authorized(
         self, request: httpx.Request, authorization: Secret[str]
     ) -> Coroutine[Any, Any, httpx.Response]:
@@ -41,7 +43,6 @@ class AuthorizingTransport(httpx.AsyncBaseTransport):
         Returns:
             An awaitable of the response, as `handle_async_request` returns it.
         """
-        raise NotImplementedError  # pragma: no cover - each subclass defines it
 
 
 async def send_with_header(
