@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from lean_async.ratelimit._feedback import SUCCESS, Feedback
-from lean_async.ratelimit._meter import Meter
+from lean_async.ratelimit._meter import WINDOW, Meter
 from lean_async.ratelimit._queue import WaitQueue, fresh_lock_after_fork
 
 __all__ = ["AdaptiveRateLimiter"]
@@ -65,6 +65,18 @@ USED_SHARE: Final = 0.9
 allowance far above what is sent would let a burst through later, and a pace above what
 the server answers only queues requests there, which it lets through in a burst when it
 catches up."""
+
+MEASURED_AFTER: Final = 2 * WINDOW
+"""Seconds of pacing after which the rate of answers let through measures the server's
+limit: before that, it still counts what the server's own burst allowance let through
+while the client was not limiting (often well above the limit)."""
+
+STALE_WEIGHT: Final = 1 / 16
+"""In the first second of pacing, each throttled answer to a request sent before the last
+decrease counts as this share of a decrease, down to *FAR_ABOVE* of what was sent when
+pacing began: how many of the requests already in flight come back 429 says how far above
+the limit the pace was (all 64 of them: far above, when the server's burst allowance hid
+the limit; a few: just above)."""
 
 ANNOUNCED_SHARE: Final = 0.95
 """The share of a limit the server announced that the client aims for."""
@@ -119,6 +131,8 @@ class AdaptiveRateLimiter:
         self._announced: float | None = None
         self._rate: float | None = self._ceiling
         self._peak = self._ceiling or 0.0
+        self._paced_since = -math.inf if self._ceiling is not None else math.inf
+        self._stale_floor = 0.0
         self._slope = 0.0
         now = clock()
         self._tokens = self._capacity()
@@ -205,7 +219,11 @@ class AdaptiveRateLimiter:
                 return
             if feedback.throttled and epoch == self._epoch:
                 self._lower(now)
+            elif feedback.throttled and now - self._paced_since < MEASURED_AFTER:
+                self._lower_stale()
             elif feedback.limit is not None and (self._rate is None or self._rate > self._top()):
+                if self._rate is None:
+                    self._paced_since = now
                 self._rate = self._top()
             if feedback.reset is not None and self._rate is not None:
                 # Nothing passes before the reset: owe the turns until then.
@@ -241,13 +259,19 @@ class AdaptiveRateLimiter:
         self._unmetered_sent = self._unmetered_passes = 0
         base = self._rate if self._rate is not None else self._sent.rate(now)
         base = min(base, self._top())
+        if self._rate is None:
+            self._paced_since = now
+            self._stale_floor = base * FAR_ABOVE
         # While the server throttles, what it lets through is about its limit.
         passed = self._passes.rate(now)
         rate = min(base * self._decrease, max(base * FAR_ABOVE, passed * PASSED_SHARE))
-        # Never below a decrease from what got through: requests queued at the server
-        # while it was behind are throttled when it catches up, whatever the pace was,
-        # and each would otherwise lower it again.
-        rate = max(rate, min(base, passed * self._decrease))
+        if now - self._paced_since >= MEASURED_AFTER:
+            # Never below a decrease from what got through: requests queued at the server
+            # while it was behind are throttled when it catches up, whatever the pace
+            # was, and each would otherwise lower it again. Not in the first second of
+            # pacing: what got through then includes the server's burst allowance, and
+            # such a floor held the pace far above the limit (1.7-2 L) for a second.
+            rate = max(rate, min(base, passed * self._decrease))
         # Climb back to about the limit within *recovery* seconds, then probe slowly: the
         # pace that was throttled may have been far above it (what got through is not,
         # unless the server stalled, hence the floor).
@@ -257,6 +281,12 @@ class AdaptiveRateLimiter:
         self._epoch += 1
         self._tokens = min(self._tokens, 0.0)  # no burst right after a throttled answer
         self._updated = now
+
+    def _lower_stale(self) -> None:
+        rate = self._rate
+        if rate is not None and rate > self._stale_floor:
+            step = 1.0 - (1.0 - self._decrease) * STALE_WEIGHT
+            self._rate = max(MIN_RATE, self._stale_floor, rate * step)
 
     def _increase(self, now: float) -> None:
         rate = self._rate

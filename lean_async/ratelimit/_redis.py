@@ -40,6 +40,7 @@ from lean_async.ratelimit._adaptive import (
     BURST,
     DECREASE,
     FAR_ABOVE,
+    MEASURED_AFTER,
     MIN_GROWTH,
     MIN_RATE,
     PASSED_SHARE,
@@ -73,15 +74,16 @@ local ceiling, passes, throttled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumbe
 local reset, announced = tonumber(ARGV[4]), tonumber(ARGV[5])
 local decrease, far, growth, recovery = tonumber(ARGV[6]), tonumber(ARGV[7]),
     tonumber(ARGV[8]), tonumber(ARGV[9])
-local min_rate, burst, _, window = tonumber(ARGV[10]), tonumber(ARGV[11]),
+local min_rate, burst, measured, window = tonumber(ARGV[10]), tonumber(ARGV[11]),
     tonumber(ARGV[12]), tonumber(ARGV[13])
 local expiry, share, probe = ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16])
 local initial, gain, used_share = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
 local s = redis.call('HMGET', key, 'rate', 'tokens', 'ts', 'epoch', 'peak', 'slope',
-    'start', 'cur', 'prev', 'pstart', 'pcur', 'pprev', 'announced', 'slow')
+    'start', 'cur', 'prev', 'pstart', 'pcur', 'pprev', 'announced', 'slow', 'since')
 local slow = tonumber(s[14]) or 1
+local since = tonumber(s[15]) or 0
 local rate = tonumber(s[1]) or ceiling
 if not s[1] and ceiling == 0 then rate = initial end
 local tokens = tonumber(s[2]) or 1
@@ -140,10 +142,12 @@ if throttled == epoch then
   -- the first throttle ends slow start, whose last doubling overshot: halve (as TCP)
   if slow == 1 then
     new = base * far
-  else
+    since = now
+  elseif now - since >= measured then
     -- never below a decrease from what got through: requests queued at the server while
-    -- it was behind are throttled when it catches up, whatever the pace was (at the end
-    -- of slow start, what got through includes the server's burst: not a measure)
+    -- it was behind are throttled when it catches up, whatever the pace was (within a
+    -- second of the end of slow start, what got through includes the server's burst:
+    -- not a measure)
     new = math.max(new, math.min(base, passing * decrease))
   end
   -- what got through while throttled is about the limit (unless the server stalled):
@@ -167,7 +171,8 @@ end
 if wait == 0 then cur = cur + 1 end
 redis.call('HSET', key, 'rate', rate, 'tokens', tokens, 'ts', ts, 'epoch', epoch,
     'peak', peak, 'slope', slope, 'start', start, 'cur', cur, 'prev', prev,
-    'pstart', pstart, 'pcur', pcur, 'pprev', pprev, 'announced', ann, 'slow', slow)
+    'pstart', pstart, 'pcur', pcur, 'pprev', pprev, 'announced', ann, 'slow', slow,
+    'since', since)
 redis.call('PEXPIRE', key, expiry)
 return {math.ceil(wait * 1000000), epoch, math.floor(rate * 1000)}
 """
@@ -262,7 +267,7 @@ class RedisRateLimiter:
                     RECOVERY,
                     MIN_RATE,
                     BURST,
-                    0,  # unused: a shared bucket never stops limiting
+                    MEASURED_AFTER,
                     WINDOW,
                     _IDLE_EXPIRY_MS,
                     PASSED_SHARE,

@@ -9,7 +9,13 @@ import time
 import pytest
 
 from lean_async.ratelimit import SUCCESS, AdaptiveRateLimiter, Feedback, RateLimiter
-from lean_async.ratelimit._adaptive import ANNOUNCED_SHARE, FAR_ABOVE, PASSED_SHARE
+from lean_async.ratelimit._adaptive import (
+    ANNOUNCED_SHARE,
+    DECREASE,
+    FAR_ABOVE,
+    PASSED_SHARE,
+    STALE_WEIGHT,
+)
 
 THROTTLED = Feedback(throttled=True)
 
@@ -87,20 +93,24 @@ def test_a_throttled_answer_lowers_the_rate_below_what_got_through() -> None:
 
 
 def test_only_one_decrease_per_epoch() -> None:
-    """Answers to requests sent before a decrease do not lower the rate again."""
+    """Answers to requests sent before a decrease do not lower the rate again (in the
+    first second of pacing, each lowers it by a sixteenth of a decrease)."""
     time_ = FakeTime()
     limiter = time_.limiter()
     epoch = _send(limiter, time_, 400, 0.005)
     limiter.record(epoch, THROTTLED)
     lowered = limiter.rate
-    for _ in range(20):
-        limiter.record(epoch, THROTTLED)  # the rest of that burst's 429s
-    assert limiter.rate == lowered
     assert lowered is not None
+    for _ in range(8):
+        limiter.record(epoch, THROTTLED)  # the rest of that burst's 429s
+    assert limiter.rate == pytest.approx(lowered * (1 - (1 - DECREASE) * STALE_WEIGHT) ** 8)
     time_.now += 1 / 160
     epoch = _send(limiter, time_, 160, 1 / 160)  # a second at the new pace gets through
     before = limiter.rate
     assert before is not None
+    for _ in range(20):
+        limiter.record(epoch - 1, THROTTLED)  # late answers to what was sent before
+    assert limiter.rate == before
     limiter.record(epoch, THROTTLED)  # sent at the new pace, and still too fast
     assert limiter.rate is not None
     assert limiter.rate < before
@@ -111,15 +121,49 @@ def test_requests_queued_at_the_server_do_not_lower_the_pace_again_and_again() -
     within a decrease of what got through, however many of them come back 429."""
     time_ = FakeTime()
     limiter = time_.limiter()
-    epoch = _send(limiter, time_, 400, 0.005)  # 200/s, all let through
+    epoch = _send(limiter, time_, 400, 0.005)
+    limiter.record(epoch, THROTTLED)  # pacing from here
+    time_.now += 1 / 160
+    epoch = _send(limiter, time_, 200, 1 / 160)  # 160/s for 1.25 s, all let through
+    before = limiter.rate
+    assert before is not None
     for _ in range(10):
         limiter.record(epoch, THROTTLED)
         epoch += 1
         time_.now += 0.01
-    # A decrease each would leave 200 x 0.85^10 = 39/s; the meter of what got through
-    # fades a little over the 0.1 s.
+    # A decrease each would leave 196 x 0.85^10 = 39/s; the meter of what got through
+    # fades (160 -> 128/s) over the 0.1 s without an answer let through.
     assert limiter.rate is not None
-    assert 0.75 * 200 <= limiter.rate <= 0.85 * 200
+    assert 0.65 * 160 <= limiter.rate <= DECREASE * before
+
+
+def test_the_first_second_of_pacing_lowers_the_pace_on_each_throttled_epoch() -> None:
+    """Unlimited at 400/s against a server whose burst let all of it through: each
+    epoch still throttled lowers the pace again (what got through measured the server's
+    burst, not its limit), down to about the limit within 5 decreases."""
+    time_ = FakeTime()
+    limiter = time_.limiter()
+    epoch = _send(limiter, time_, 300, 0.0025)  # 400/s for 0.75 s, all let through
+    for _ in range(5):
+        limiter.record(epoch, THROTTLED)
+        epoch += 1
+        time_.now += 0.02
+    assert limiter.rate is not None
+    assert limiter.rate < 200  # 5 decreases from 384/s sent: 181/s, not held at 330/s
+
+
+def test_a_first_throttle_that_all_requests_in_flight_share_lowers_the_pace_far() -> None:
+    """Unlimited at 400/s, then all 64 requests in flight answered 429 (each waits out
+    its Retry-After, so nothing is sent at the new pace for a second): the pace ends
+    near half what was sent, not at 0.85 of it."""
+    time_ = FakeTime()
+    limiter = time_.limiter()
+    epoch = _send(limiter, time_, 300, 0.0025)
+    for _ in range(64):
+        limiter.record(epoch, THROTTLED)
+        time_.now += 0.001
+    assert limiter.rate is not None
+    assert FAR_ABOVE * 380 <= limiter.rate <= 0.6 * 400
 
 
 async def test_successes_raise_the_rate_while_it_is_used() -> None:

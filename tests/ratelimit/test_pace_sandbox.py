@@ -5,10 +5,11 @@ The full goal (a 20,000-gig ``create_many`` at concurrency 64, then 4 processes 
 client, and 3,000 gigs at L = 100 from 4 processes sharing Redis, each under a minute.
 The first throttled answer costs up to the concurrency in 429s (that many requests were
 already in flight), which a 20,000-gig run spreads thin; the bounds below allow for it once.
-Five runs in a row on the loaded 2-core machine: one client 89-100 429s (bound 124) at
-1.01-1.03 L; 4 processes 9-20 429s (bound 94: the 4 x 64 requests they have in flight are
-more than the sandbox's one-second burst at L = 100, so a sandbox starved of CPU for a
-second or more can let a backlog through at once) at 0.90-0.96 L.
+Six runs alone of the one-client test: 53-79 429s (bound 124) at 1.01-1.03 L. Five runs
+alone of the 4-process test: 10-14 429s (bound 75, was 94) at 0.90-0.95 L. Its bound is
+2.5 %, not 1 %: on a loaded machine the end of the shared slow start (the pace ~1.5 L when
+the sandbox's one-second burst runs out) can cost most of the requests in flight then,
+which the in-flight cap holds to 4 x 0.1 s of the pace (~60 here) rather than 4 x 64.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ def test_one_default_client_paces_itself_to_the_limit() -> None:
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
     """3,000 gigs over 4 processes at L = 100: all paid once, together >= 0.85 L, 429s <=
-    1% + one process's first burst (the shared slow start keeps the others' out)."""
+    2.5 % (the end of the shared slow start costs at most the requests the in-flight cap
+    lets be in flight then, 4 x 0.1 s of the pace)."""
     report = run(100, 3000, processes_=4, redis_url=redis_url)
     assert report.ok == report.in_sandbox == 3000, report.lines()
     assert report.failed == report.duplicates == 0, report.lines()
     assert report.throughput >= 0.85 * 100, report.lines()
-    assert report.throttled <= CONCURRENCY + 0.01 * 3000, report.lines()
+    assert report.throttled <= 0.025 * 3000, report.lines()
