@@ -75,13 +75,7 @@ class PacingTransport(httpx.AsyncBaseTransport):
             if traced is not None:
                 traced.paced(0.0)
         response = await self._inner.handle_async_request(request)
-        if response.status_code in _THROTTLING or self._headers:
-            feedback = feedback_from(response)
-            if feedback.announces:
-                self._headers = True
-            limiter.record(epoch, feedback)
-        else:
-            limiter.record(epoch, SUCCESS)
+        self._record(epoch, response)
         return response
 
     @property
