@@ -19,7 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from lean_async._client import LeanClient
 from lean_async._secrets import Secret
-from lean_async.temporal._activities import PayrollActivities
+from lean_async.temporal._activities import HEARTBEAT_EVERY, PayrollActivities
 from lean_async.temporal._starter import TASK_QUEUE
 from lean_async.temporal._workflows import PayrollBatch, PayrollChunk
 
@@ -34,14 +34,6 @@ except ImportError:  # the otel extra is not installed
 
 __all__ = ["DEFAULT_STICKY_TIMEOUT", "HEARTBEAT_EVERY", "build_worker", "run_worker"]
 
-HEARTBEAT_EVERY: Final = 0.5
-"""Seconds between a slice's heartbeats sent to Temporal (at most; the SDK throttles).
-
-What a killed worker's slice repeats is its calls in flight and those finished within
-this interval and the activity's 0.25 s look (sent again, they find their payment and
-pay nothing). Each heartbeat is a write on the Temporal server: at 0.25 s the dev server
-spent ~3 s of CPU per 4,000 items, at 1 s ~2 s; 0.5 s is between.
-"""
 # Workflows kept in memory: the batch and the chunks being paid stay (least recently
 # used go first); a waiting chunk holds ~1 MB of items, so not a thousand of them.
 _CACHED_WORKFLOWS: Final = 32
